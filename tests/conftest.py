@@ -1,0 +1,75 @@
+import re
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from webapp import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app({
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "test-secret-key",
+    })
+    yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def store(app):
+    return app.extensions["store"]
+
+
+def csrf_token(client, path="/en/settings") -> str:
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+@pytest.fixture
+def auth_client(app, client):
+    """A client signed in through a one-time link, as a new user would be."""
+    token = app.extensions["store"].issue_signin_token(60)
+    assert client.get(f"/signin/{token}").status_code == 302
+    client.csrf_token = csrf_token(client)
+    return client
+
+
+# -- the real browser -----------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    # Debian's chromium: Playwright cannot download a browser here.
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+    }
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on loopback, in a thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    server.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def signed_in_page(page, live_server, app):
+    token = app.extensions["store"].issue_signin_token(60)
+    page.goto(f"{live_server.url}/signin/{token}")
+    return page

@@ -1,0 +1,140 @@
+"""Sign-in, languages and security headers, through the Flask test client."""
+import json
+import re
+
+import pytest
+from werkzeug.security import check_password_hash
+
+LANGS = ["en", "sl", "sw", "it", "ja", "es"]
+
+
+# -- sign-in ----------------------------------------------------------------------
+
+def test_one_time_link_signs_in_once(app, client, store):
+    token = store.issue_signin_token(60)
+    assert client.get(f"/signin/{token}").headers["Location"] == "/en/settings"
+    assert client.get("/en/settings").status_code == 200
+    other = app.test_client()
+    response = other.get(f"/signin/{token}")
+    assert response.status_code == 403
+    assert "already been used or has expired" in response.get_data(as_text=True)
+    assert other.get("/en/settings").status_code == 302
+
+
+def test_cli_sets_a_hashed_password_that_signs_in(app, client, store):
+    result = app.test_cli_runner().invoke(args=["set-password"], input="s3cure-admin\ns3cure-admin\n")
+    assert "The administrator password is set." in result.output
+    stored = store.admin_password_hash()
+    assert "s3cure-admin" not in stored and check_password_hash(stored, "s3cure-admin")
+
+    html = client.get("/en/signin").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    wrong = client.post("/en/signin", data={"csrf_token": token, "password": "nope"})
+    assert wrong.status_code == 401 and "That password is not right." in wrong.get_data(as_text=True)
+    right = client.post("/en/signin?next=/en/settings", data={"csrf_token": token, "password": "s3cure-admin"})
+    assert right.headers["Location"] == "/en/settings"
+    assert client.get("/en/settings").status_code == 200
+
+
+def test_cli_refuses_a_short_password(app, store):
+    result = app.test_cli_runner().invoke(args=["set-password"], input="short\nshort\n")
+    assert result.exit_code != 0
+    assert store.admin_password_hash() is None
+
+
+def test_sign_in_does_not_redirect_off_site(app, client, store):
+    app.test_cli_runner().invoke(args=["set-password"], input="s3cure-admin\ns3cure-admin\n")
+    html = client.get("/en/signin").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    response = client.post("/en/signin?next=//evil.example/", data={"csrf_token": token, "password": "s3cure-admin"})
+    assert response.headers["Location"] == "/en/settings"
+
+
+def test_signin_link_command_prints_a_working_link(app, client):
+    result = app.test_cli_runner().invoke(args=["signin-link", "--base-url", "http://127.0.0.1:5000"])
+    link = result.output.strip()
+    assert link.startswith("http://127.0.0.1:5000/signin/")
+    assert client.get(link.removeprefix("http://127.0.0.1:5000")).status_code == 302
+    assert client.get("/en/settings").status_code == 200
+
+
+def test_sign_out(auth_client):
+    response = auth_client.post("/en/signout", data={"csrf_token": auth_client.csrf_token})
+    assert response.status_code == 302
+    assert auth_client.get("/en/settings").status_code == 302
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_guide_is_public(client, lang):
+    response = client.get(f"/{lang}/guide")
+    assert response.status_code == 200
+    assert f'<html lang="{lang}">' in response.get_data(as_text=True)
+
+
+# -- languages --------------------------------------------------------------------
+
+@pytest.mark.parametrize("accept, expected", [
+    ("sl-SI,sl;q=0.9,en;q=0.5", "/sl/settings"),
+    ("ja", "/ja/settings"),
+    ("de-DE,es;q=0.8", "/es/settings"),
+    ("sw-KE", "/sw/settings"),
+    ("it-CH, en;q=0.1", "/it/settings"),
+    ("de-DE", "/en/settings"),
+    ("", "/en/settings"),
+])
+def test_root_for_a_new_visitor_follows_accept_language(client, accept, expected):
+    assert client.get("/", headers={"Accept-Language": accept}).headers["Location"] == expected
+
+
+def test_saved_choice_beats_accept_language(client):
+    client.get("/it/guide", headers={"Accept-Language": "ja"})
+    assert client.get("/", headers={"Accept-Language": "ja"}).headers["Location"] == "/it/settings"
+
+
+def test_unknown_language_is_not_found(client):
+    assert client.get("/xx/guide").status_code == 404
+
+
+def test_switcher_keeps_the_user_on_the_same_page(client):
+    html = client.get("/en/guide").get_data(as_text=True)
+    for lang in LANGS:
+        assert f'href="/{lang}/guide" hreflang="{lang}"' in html
+
+
+@pytest.mark.parametrize("lang", ["sl", "sw", "it", "ja", "es"])
+def test_each_language_translates_the_settings_page(auth_client, lang):
+    english = auth_client.get("/en/settings").get_data(as_text=True)
+    html = auth_client.get(f"/{lang}/settings").get_data(as_text=True)
+    for source in ["<h1>Email settings</h1>", ">SMTP server</label>", ">Username</label>",
+                   ">Password</label>", ">Do not verify TLS certificate</label>",
+                   ">Send a copy of every email to this address</label>"]:
+        assert source in english
+        assert source not in html, f"{lang}: {source} is not translated"
+
+
+# -- headers ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/en/guide", "/en/signin", "/en/settings", "/nowhere"])
+def test_security_headers_on_every_response(client, path):
+    response = client.get(path)
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_no_inline_script_and_htmx_configured_by_meta(client):
+    html = client.get("/en/guide").get_data(as_text=True)
+    assert re.findall(r"<script(?![^>]*\bsrc=)", html) == []
+    assert not re.search(r"<[^>]+\son[a-z]+=", html)
+    config = json.loads(re.search(r'<meta name="htmx-config" content=\'([^\']+)\'', html).group(1))
+    assert config["selfRequestsOnly"] is True
+    assert config["allowEval"] is False
+    assert config["includeIndicatorStyles"] is False
+
+
+def test_session_cookie_is_httponly_and_lax(app, client, store):
+    token = store.issue_signin_token(60)
+    response = client.get(f"/signin/{token}")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie

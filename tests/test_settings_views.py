@@ -1,0 +1,326 @@
+"""The settings page, its fragments and Update, through the Flask test client."""
+import re
+
+import pytest
+
+from webapp.model import MailSettings
+
+HX = {"HX-Request": "true"}
+PASSWORD = "pa55-w0rd-never-shown"
+
+VALID_SMTP = {
+    "protocol": "SMTP",
+    "smtp_host": "smtp.example.com",
+    "smtp_port": "587",
+    "username": "accounts@example.com",
+    "password": PASSWORD,
+}
+
+
+def post(client, path, data, headers=None):
+    return client.post(path, data={"csrf_token": client.csrf_token, **data}, headers=headers or {})
+
+
+def markers(html):
+    return set(re.findall(r'name="shown" value="([^"]*)"', html))
+
+
+def slot_ids(html):
+    return re.findall(r'<div id="slot-([a-z_]+)"[^>]*hx-swap-oob="true"', html)
+
+
+def field_error(html, field):
+    match = re.search(rf'id="error-{field}">([^<]+)<', html)
+    return match and match.group(1)
+
+
+# -- the page -------------------------------------------------------------------
+
+def test_new_page_shows_the_smtp_group(auth_client):
+    html = auth_client.get("/en/settings").get_data(as_text=True)
+    assert 'id="smtp_host"' in html and 'id="password"' in html
+    assert 'id="http_url"' not in html
+    assert 'id="from_address"' in html  # no username yet, so no sending address either
+    assert "Not tested yet." in html
+
+
+def test_plain_refresh_without_javascript_shows_the_same_fields(auth_client):
+    response = post(auth_client, "/en/settings", {"protocol": "HTTP", "action": "refresh"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'id="http_url"' in html and 'id="http_reply_to"' in html
+    assert 'id="smtp_host"' not in html
+    assert 'class="error"' not in html  # a refresh is not a save: no complaints
+
+
+@pytest.mark.parametrize("values, present, absent", [
+    ({"username": "office-sender"}, ["from_address"], []),
+    ({"username": "a@example.com"}, [], ["from_address"]),
+    ({"copy_enabled": "y"}, ["copy_address"], []),
+    ({"reply_to_enabled": "y"}, ["reply_to_address"], []),
+    ({"smtp_host": "smtp.gmail.com", "skip_tls_verify": "y"}, ["tls_warning"], []),
+    ({"smtp_port": "25"}, ["port_note"], []),
+    ({"smtp_port": "2525"}, ["smtp_security"], []),
+])
+def test_plain_refresh_applies_each_rule(auth_client, values, present, absent):
+    html = post(auth_client, "/en/settings",
+                {"protocol": "SMTP", "action": "refresh", **values}).get_data(as_text=True)
+    for name in present:
+        assert f'id="{name}"' in html or f'value="{name}=' in html
+    for name in absent:
+        assert f'id="{name}"' not in html
+
+
+# -- the HTMX fragment ----------------------------------------------------------
+
+def test_fragment_sends_only_the_slot_that_changed(auth_client):
+    page = auth_client.get("/en/settings").get_data(as_text=True)
+    shown = markers(page)
+    response = post(auth_client, "/en/settings/fields",
+                    {**VALID_SMTP, "password": "", "username": "accounts@example.com", "shown": list(shown)},
+                    headers=HX)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert slot_ids(html) == ["from_address"]
+    assert 'id="slot-from_address" class="slot slot-from_address" hx-swap-oob="true" hidden' in html
+    assert "<html" not in html
+
+
+def test_fragment_renders_a_newly_shown_field_with_its_label_and_help(auth_client):
+    shown = markers(auth_client.get("/en/settings").get_data(as_text=True))
+    html = post(auth_client, "/en/settings/fields",
+                {"protocol": "SMTP", "copy_enabled": "y", "shown": list(shown)},
+                headers=HX).get_data(as_text=True)
+    assert slot_ids(html) == ["copy_address"]
+    assert '<label for="copy_address">Address for the copies</label>' in html
+    assert 'id="help-copy_address"' in html
+    assert 'class="error"' not in html  # an empty new field is not an error yet
+
+
+def test_fragment_switches_protocol_groups(auth_client):
+    shown = markers(auth_client.get("/en/settings").get_data(as_text=True))
+    html = post(auth_client, "/en/settings/fields", {"protocol": "HTTP", "shown": list(shown)},
+                headers=HX).get_data(as_text=True)
+    assert slot_ids(html) == ["http", "smtp"]
+    assert 'id="http_url"' in html
+
+
+def test_fragment_with_nothing_changed_is_empty(auth_client):
+    shown = markers(auth_client.get("/en/settings").get_data(as_text=True))
+    html = post(auth_client, "/en/settings/fields", {"protocol": "SMTP", "smtp_port": "587",
+                                                     "shown": list(shown)}, headers=HX)
+    assert html.get_data(as_text=True).strip() == ""
+
+
+def test_fragment_warns_about_tls_for_a_well_known_provider(auth_client):
+    shown = markers(auth_client.get("/en/settings").get_data(as_text=True))
+    html = post(auth_client, "/en/settings/fields",
+                {"protocol": "SMTP", "smtp_host": "smtp.gmail.com", "skip_tls_verify": "y",
+                 "shown": list(shown)}, headers=HX).get_data(as_text=True)
+    assert "Gmail has a valid certificate: untick Do not verify TLS certificate." in html
+
+
+def test_fragment_notes_that_port_25_is_not_encrypted(auth_client):
+    shown = markers(auth_client.get("/en/settings").get_data(as_text=True))
+    html = post(auth_client, "/en/settings/fields",
+                {"protocol": "SMTP", "smtp_port": "25", "shown": list(shown)},
+                headers=HX).get_data(as_text=True)
+    assert "Port 25 is not encrypted" in html
+
+
+# -- Update ---------------------------------------------------------------------
+
+def test_update_saves_and_reload_shows_the_saved_values(auth_client, store):
+    response = post(auth_client, "/en/settings", {
+        **VALID_SMTP, "username": "office-sender", "from_address": "office@example.com",
+        "copy_enabled": "y", "copy_address": "archive@example.com", "action": "update"})
+    assert response.status_code == 302
+    saved = store.saved()
+    assert saved.settings.username == "office-sender"
+    assert saved.settings.sender == "office@example.com"
+    assert saved.settings.copy_address == "archive@example.com"
+    html = auth_client.get("/en/settings").get_data(as_text=True)
+    assert "Settings saved." in html
+    assert 'value="office-sender"' in html and 'value="archive@example.com"' in html
+    assert 'id="copy_enabled" name="copy_enabled" type="checkbox" value="y" checked' in html or \
+        re.search(r'<input[^>]*checked[^>]*id="copy_enabled"', html)
+
+
+def test_password_is_never_in_any_html(auth_client, store):
+    post(auth_client, "/en/settings", {**VALID_SMTP, "action": "update"})
+    assert store.secret_for(store.saved().settings.destination) == PASSWORD
+    pages = [auth_client.get("/en/settings"),
+             post(auth_client, "/en/settings", {**VALID_SMTP, "smtp_port": "x", "action": "update"}),
+             post(auth_client, "/en/settings", {**VALID_SMTP, "action": "refresh"}),
+             post(auth_client, "/en/settings/fields", {**VALID_SMTP, "protocol": "HTTP"}, headers=HX),
+             post(auth_client, "/en/settings/fields", {**VALID_SMTP}, headers=HX)]
+    for response in pages:
+        assert PASSWORD not in response.get_data(as_text=True)
+
+
+def test_blank_password_on_an_edit_keeps_the_saved_one(auth_client, store):
+    post(auth_client, "/en/settings", {**VALID_SMTP, "action": "update"})
+    html = auth_client.get("/en/settings").get_data(as_text=True)
+    assert 'placeholder="Saved: leave blank to keep it"' in html
+    response = post(auth_client, "/en/settings", {**VALID_SMTP, "password": "",
+                                                  "copy_enabled": "y",
+                                                  "copy_address": "archive@example.com",
+                                                  "action": "update"})
+    assert response.status_code == 302
+    assert store.saved().settings.copy_address == "archive@example.com"
+    assert store.secret_for(store.saved().settings.destination) == PASSWORD
+
+
+@pytest.mark.parametrize("change", [
+    {"smtp_host": "smtp.elsewhere.example"},
+    {"smtp_port": "465"},
+    {"username": "someone-else@example.com"},
+    {"skip_tls_verify": "y"},
+])
+def test_changed_destination_needs_the_password_again(auth_client, store, change):
+    post(auth_client, "/en/settings", {**VALID_SMTP, "action": "update"})
+    before = store.saved()
+    response = post(auth_client, "/en/settings",
+                    {**VALID_SMTP, "password": "", **change, "action": "update"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert field_error(html, "password").startswith("The server details changed, so type the password again")
+    assert store.saved() == before
+
+
+def test_first_save_with_a_username_needs_a_password(auth_client, store):
+    response = post(auth_client, "/en/settings", {**VALID_SMTP, "password": "", "action": "update"})
+    assert response.status_code == 422
+    assert field_error(response.get_data(as_text=True), "password") == \
+        "Enter the password that goes with Username."
+    assert store.saved() is None
+
+
+def test_a_relay_without_login_needs_no_password(auth_client, store):
+    response = post(auth_client, "/en/settings", {
+        "protocol": "SMTP", "smtp_host": "relay.lan", "smtp_port": "25", "username": "",
+        "from_address": "office@example.com", "action": "update"})
+    assert response.status_code == 302
+    assert store.saved().settings.sender == "office@example.com"
+    assert not store.saved().has_secret
+
+
+def test_http_settings_keep_url_credentials_secret(auth_client, store):
+    response = post(auth_client, "/en/settings", {
+        "protocol": "HTTP", "http_url": "https://api:t0ken-secret@mail.example.com/send",
+        "http_reply_to": "office@example.com", "action": "update"})
+    assert response.status_code == 302
+    saved = store.saved()
+    assert saved.settings.http_url == "https://mail.example.com/send"
+    assert store.secret_for(saved.settings.destination) == "api:t0ken-secret"
+    html = auth_client.get("/en/settings").get_data(as_text=True)
+    assert "t0ken-secret" not in html and "api:" not in html
+    assert 'value="https://mail.example.com/send"' in html
+    # Saving the URL as shown keeps the credentials.
+    post(auth_client, "/en/settings", {"protocol": "HTTP", "http_url": "https://mail.example.com/send",
+                                       "http_reply_to": "office@example.com", "action": "update"})
+    assert store.secret_for(store.saved().settings.destination) == "api:t0ken-secret"
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("smtp_host", "smtp.example.com:587", "Enter the port in the Port field, not here."),
+    ("smtp_host", "not a host", "Enter a server name such as smtp.example.com, or an IP address."),
+    ("smtp_port", "70000", "Enter a whole number from 1 to 65535."),
+    ("smtp_port", "", "Fill in this field."),
+    ("username", "x\r\nRCPT TO:<victim@example.com>", "Line breaks and control characters are not allowed here."),
+    ("from_address", "a@example.com, b@example.com", "Enter only one email address here."),
+    ("from_address", "a@example.com\r\nBcc: v@example.com", "Line breaks and control characters are not allowed here."),
+    ("copy_address", "not-an-address", "Enter one email address, like name@example.com."),
+    ("reply_to_address", "x@example.com\u2028y@example.com", "Line breaks and control characters are not allowed here."),
+    ("smtp_security", "", "Choose how the connection to this port is secured."),
+])
+def test_invalid_input_gets_a_message_beside_the_field_and_changes_nothing(auth_client, store, field, value, message):
+    post(auth_client, "/en/settings", {**VALID_SMTP, "action": "update"})
+    before = store.saved()
+    data = {**VALID_SMTP, "username": "office-sender", "from_address": "office@example.com",
+            "copy_enabled": "y", "copy_address": "archive@example.com",
+            "reply_to_enabled": "y", "reply_to_address": "replies@example.com",
+            "action": "update", field: value}
+    if field == "smtp_security":
+        data["smtp_port"] = "2525"
+    response = post(auth_client, "/en/settings", data)
+    assert response.status_code == 422
+    assert field_error(response.get_data(as_text=True), field) == message
+    assert store.saved() == before
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("http_url", "http://mail.example.com/send",
+     "The address must start with https://. Plain http:// is allowed only to this computer (localhost)."),
+    ("http_url", "mail.example.com", "Enter a full web address that starts with https://."),
+    ("http_reply_to", "", "Fill in this field."),
+    ("http_reply_to", "a@example.com;b@example.com", "Enter only one email address here."),
+])
+def test_invalid_http_settings(auth_client, store, field, value, message):
+    data = {"protocol": "HTTP", "http_url": "https://mail.example.com/send",
+            "http_reply_to": "office@example.com", "action": "update", field: value}
+    response = post(auth_client, "/en/settings", data)
+    assert response.status_code == 422
+    assert field_error(response.get_data(as_text=True), field) == message
+    assert store.saved() is None
+
+
+def test_validation_messages_are_localized(auth_client):
+    response = post(auth_client, "/sl/settings", {**VALID_SMTP, "smtp_port": "0", "action": "update"})
+    error = field_error(response.get_data(as_text=True), "smtp_port")
+    assert error and error != "Enter a whole number from 1 to 65535."
+
+
+def test_test_status_resets_on_any_change(auth_client, store, app):
+    from webapp.forms import SettingsForm
+    from webapp.settings import settings_fingerprint
+
+    post(auth_client, "/en/settings", {**VALID_SMTP, "action": "update"})
+    with app.test_request_context():
+        saved = store.saved().settings
+        store.record_test(settings_fingerprint(saved, PASSWORD), ok=True)
+    html = auth_client.get("/en/settings").get_data(as_text=True)
+    assert re.search(r"Tested at [^<]+: passed\.", html)
+    shown = markers(html)
+    changed = post(auth_client, "/en/settings/fields",
+                   {**VALID_SMTP, "password": "", "smtp_port": "465", "shown": list(shown)},
+                   headers=HX).get_data(as_text=True)
+    assert slot_ids(changed) == ["test_status"]
+    assert "Changed since the last test." in changed
+    back = post(auth_client, "/en/settings/fields",
+                {**VALID_SMTP, "password": "", "shown": list(markers(changed)) + [
+                    m for m in shown if not m.startswith("test_status")]},
+                headers=HX).get_data(as_text=True)
+    assert "passed." in back
+
+
+# -- who may use it ---------------------------------------------------------------
+
+@pytest.mark.parametrize("method, path", [
+    ("get", "/en/settings"), ("post", "/en/settings"), ("post", "/en/settings/fields"),
+])
+def test_settings_need_sign_in(client, method, path):
+    response = getattr(client, method)(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/en/signin")
+
+
+def test_htmx_request_without_sign_in_is_sent_to_the_sign_in_page(client):
+    response = client.post("/en/settings/fields", headers=HX)
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/en/signin")
+
+
+@pytest.mark.parametrize("headers", [{}, HX])
+def test_post_without_csrf_token_is_refused(auth_client, store, headers):
+    response = auth_client.post("/en/settings", data={**VALID_SMTP, "action": "update"}, headers=headers)
+    assert response.status_code == 400
+    assert "The form has expired" in response.get_data(as_text=True)
+    assert store.saved() is None
+
+
+def test_csrf_token_in_the_htmx_header_is_accepted(auth_client):
+    response = auth_client.post("/en/settings/fields", data={"protocol": "HTTP"},
+                                headers={**HX, "X-CSRFToken": auth_client.csrf_token})
+    assert response.status_code == 200
+    assert 'id="http_url"' in response.get_data(as_text=True)

@@ -1,0 +1,117 @@
+"""Settings storage: round trip, the secret at rest, atomic saves."""
+import base64
+import os
+import sqlite3
+import stat
+
+import pytest
+from cryptography.fernet import Fernet
+
+from webapp import storage
+from webapp.model import MailSettings
+
+PASSWORD = "correct horse battery staple"
+
+SMTP = MailSettings(protocol="SMTP", smtp_host="smtp.example.com", smtp_port=587,
+                    username="accounts@example.com", copy_address="archive@example.com")
+
+
+@pytest.fixture
+def store(tmp_path):
+    key = storage.load_or_create_key(str(tmp_path / "fernet.key"))
+    s = storage.Store(str(tmp_path / "db.sqlite3"), storage.keyring([key]))
+    s.init()
+    return s
+
+
+def raw_bytes(store) -> bytes:
+    data = b""
+    for suffix in ("", "-wal"):
+        path = store.path + suffix
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                data += f.read()
+    return data
+
+
+def test_round_trip(store):
+    assert store.saved() is None
+    store.save(SMTP, PASSWORD)
+    saved = store.saved()
+    assert saved.settings == SMTP
+    assert saved.has_secret
+    assert store.secret_for(SMTP.destination) == PASSWORD
+
+
+def test_password_is_not_in_the_database_in_clear_or_base64(store):
+    store.save(SMTP, PASSWORD)
+    raw = raw_bytes(store)
+    assert b"archive@example.com" in raw  # the check would see the password if it were there
+    for form in (PASSWORD.encode(), base64.b64encode(PASSWORD.encode()),
+                 base64.urlsafe_b64encode(PASSWORD.encode()), PASSWORD.encode("utf-16-le")):
+        assert form not in raw
+
+
+@pytest.mark.parametrize("change", [
+    {"smtp_host": "smtp.attacker.example"},
+    {"smtp_port": 465},
+    {"username": "other@example.com"},
+    {"skip_tls_verify": True},
+    {"protocol": "HTTP", "http_url": "https://mail.example.com/"},
+])
+def test_secret_is_only_handed_out_for_its_own_destination(store, change):
+    store.save(SMTP, PASSWORD)
+    changed = MailSettings.from_dict({**SMTP.to_dict(), **change})
+    assert changed.destination != SMTP.destination
+    assert store.secret_for(changed.destination) is None
+
+
+def test_a_tampered_destination_column_does_not_release_the_secret(store):
+    store.save(SMTP, PASSWORD)
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("UPDATE settings SET destination = 'SMTP evil.example:587/starttls verify x'")
+    assert store.secret_for("SMTP evil.example:587/starttls verify x") is None
+
+
+def test_a_secret_that_no_longer_decrypts_reads_as_absent(store, tmp_path):
+    store.save(SMTP, PASSWORD)
+    other = storage.Store(store.path, storage.keyring([Fernet.generate_key()]))
+    assert other.secret_for(SMTP.destination) is None
+    assert other.saved().settings == SMTP
+    assert not other.saved().has_secret
+
+
+def test_a_failed_save_leaves_the_previous_settings_whole(store):
+    store.save(SMTP, PASSWORD)
+    changed = MailSettings.from_dict({**SMTP.to_dict(), "smtp_host": "smtp.other.example"})
+    # The database itself refuses the write halfway through the save.
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("CREATE TRIGGER refuse BEFORE UPDATE ON settings"
+                     " BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    with pytest.raises(sqlite3.IntegrityError):
+        store.save(changed, "new password")
+    assert store.saved().settings == SMTP
+    assert store.secret_for(SMTP.destination) == PASSWORD
+
+
+def test_database_is_in_wal_mode(store):
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_key_file_is_private_and_stable(tmp_path):
+    path = str(tmp_path / "keys" / "fernet.key")
+    key = storage.load_or_create_key(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert storage.load_or_create_key(path) == key
+    Fernet(key)  # a valid Fernet key
+    assert os.listdir(tmp_path / "keys") == ["fernet.key"]
+
+
+def test_signin_token_works_once(store):
+    token = store.issue_signin_token(60)
+    assert store.consume_signin_token(token)
+    assert not store.consume_signin_token(token)
+    assert not store.consume_signin_token("made-up")
+    expired = store.issue_signin_token(-1)
+    assert not store.consume_signin_token(expired)

@@ -1,0 +1,108 @@
+"""Checks of what users type, as plain Python."""
+import pytest
+
+from webapp import validation
+from webapp.validation import Invalid
+
+
+def code_of(check, value):
+    with pytest.raises(Invalid) as caught:
+        check(value)
+    return caught.value.code
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("smtp.example.com", "smtp.example.com"),
+    ("  SMTP.Example.COM. ", "smtp.example.com"),
+    ("pošta.example.si", "xn--pota-h6a.example.si"),
+    ("メール.example.jp", "xn--4dkua4c.example.jp"),
+    ("192.0.2.10", "192.0.2.10"),
+    ("2001:db8::25", "2001:db8::25"),
+    ("[2001:db8::25]", "2001:db8::25"),
+    ("localhost", "localhost"),
+])
+def test_host_accepts_names_idn_and_literals(value, expected):
+    assert validation.host(value) == expected
+
+
+@pytest.mark.parametrize("value, code", [
+    ("", "required"),
+    ("smtp.example.com:587", "host_has_port"),
+    ("smtp://smtp.example.com", "host_has_scheme"),
+    ("bad host.com", "host_invalid"),
+    ("-bad.example.com", "host_invalid"),
+    ("a..b", "host_invalid"),
+    ("300.1.1.1", "host_invalid"),
+    ("smtp.example.com\r\nRCPT TO:<x@y>", "header_unsafe"),
+    ("x" * 64 + ".com", "host_invalid"),
+])
+def test_host_refuses(value, code):
+    assert code_of(validation.host, value) == code
+
+
+@pytest.mark.parametrize("value", ["1", "25", "465", "587", "2525", "65535"])
+def test_port_accepts(value):
+    assert validation.port(value) == int(value)
+
+
+@pytest.mark.parametrize("value, code", [
+    ("", "required"), ("0", "port_invalid"), ("65536", "port_invalid"),
+    ("-1", "port_invalid"), ("58 7", "port_invalid"), ("abc", "port_invalid"),
+])
+def test_port_refuses(value, code):
+    assert code_of(validation.port, value) == code
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("name@example.com", "name@example.com"),
+    (" name@example.com ", "name@example.com"),
+    ("jože@pošta.si", "jože@pošta.si"),
+])
+def test_address_accepts_one_address(value, expected):
+    assert validation.address(value) == expected
+
+
+@pytest.mark.parametrize("value, code", [
+    ("", "required"),
+    ("name", "address_invalid"),
+    ("name@", "address_invalid"),
+    ("a@example.com, b@example.com", "address_multiple"),
+    ("a@example.com;b@example.com", "address_multiple"),
+    ("a@b@example.com", "address_multiple"),
+    ("Name <a@example.com>", "address_invalid"),
+    ("a@example.com>\r\nBcc: victim@example.com", "header_unsafe"),
+    ("a@example.com\nRCPT TO:<b@example.com>", "header_unsafe"),
+    ("a@example.com\x00", "header_unsafe"),
+    ("a@example.com\u2028b@example.com", "header_unsafe"),
+    ("a@example.com> RCPT TO:<b@example.com", "address_multiple"),
+])
+def test_address_refuses(value, code):
+    assert code_of(validation.address, value) == code
+
+
+@pytest.mark.parametrize("value, url, credentials", [
+    ("https://mail.example.com/send", "https://mail.example.com/send", ""),
+    ("https://api:s3cret@mail.example.com/v1/send?x=1", "https://mail.example.com/v1/send?x=1", "api:s3cret"),
+    ("https://MAIL.example.com", "https://mail.example.com/", ""),
+    ("http://127.0.0.1:8025/send", "http://127.0.0.1:8025/send", ""),
+    ("http://localhost:8025/send", "http://localhost:8025/send", ""),
+    ("http://[::1]:8025/send", "http://[::1]:8025/send", ""),
+])
+def test_http_url_accepts_and_splits_credentials(value, url, credentials):
+    assert validation.http_url(value) == (url, credentials)
+    assert validation.with_credentials(url, credentials).startswith(value.split("://")[0])
+
+
+@pytest.mark.parametrize("value, code", [
+    ("", "required"),
+    ("mail.example.com/send", "url_invalid"),
+    ("ftp://mail.example.com/", "url_invalid"),
+    ("http://mail.example.com/send", "url_not_https"),
+    ("http://10.0.0.5/send", "url_not_https"),
+    ("https://", "url_invalid"),
+    ("https://mail.example.com:99999/", "url_invalid"),
+    ("https://mail.example.com/\r\nX: y", "header_unsafe"),
+    ("https://mail.example.com/a b", "url_invalid"),
+])
+def test_http_url_refuses(value, code):
+    assert code_of(validation.http_url, value) == code

@@ -1,0 +1,94 @@
+"""Sendwell: set up how your software sends email, test it, use it."""
+import os
+
+from flask import Flask, redirect, render_template, url_for
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from . import config, i18n, storage
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+csrf = CSRFProtect()
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "object-src 'none'",
+])
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    settings = config.from_environment()
+    if test_config:
+        settings.update(test_config)
+    app = Flask(
+        __name__,
+        instance_path=settings.get("INSTANCE_PATH") or None,
+        template_folder=os.path.join(ROOT, "templates"),
+    )
+    app.config.update(settings)
+    app.config.update(
+        BABEL_TRANSLATION_DIRECTORIES=os.path.join(ROOT, "translations"),
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="sendwell_session",
+        SEND_FILE_MAX_AGE_DEFAULT=31536000,
+    )
+    if test_config:
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = storage.load_or_create_key(
+            os.path.join(app.instance_path, "secret.key")).decode()
+    fernet_keys = app.config.get("FERNET_KEY")
+    if fernet_keys:
+        keys = [k.strip().encode() for k in str(fernet_keys).split(",") if k.strip()]
+    else:
+        keys = [storage.load_or_create_key(os.path.join(app.instance_path, "fernet.key"))]
+    database = app.config["DATABASE"]
+    if not os.path.isabs(database):
+        database = os.path.join(app.instance_path, database)
+    app.extensions["store"] = storage.Store(database, storage.keyring(keys))
+    app.extensions["store"].init()
+
+    from . import auth, settings as settings_views, guide
+
+    i18n.init_app(app)
+    auth.init_app(app)  # before CSRF: a signed-out visitor is sent to sign in first
+    csrf.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(settings_views.bp)
+    app.register_blueprint(guide.bp)
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("settings.page"))
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(error):
+        return render_template("error.html", reason="csrf"), 400
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return render_template("error.html", reason="not_found"), 404
+
+    @app.after_request
+    def security_headers(response):
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if not response.headers.get("Cache-Control") and response.mimetype == "text/html":
+            response.headers["Cache-Control"] = "no-store"
+        response.vary.add("Cookie")
+        return response
+
+    return app

@@ -1,0 +1,40 @@
+"""Defaults for every setting; an environment variable SENDWELL_<NAME> overrides each."""
+import os
+
+DEFAULTS = {
+    # Where the SQLite file, the secret key and the Fernet key live.
+    "INSTANCE_PATH": None,
+    "DATABASE": "sendwell.sqlite3",
+    # Fernet key for the stored password. When unset, a 0600 key file in the
+    # instance folder is used (created on first start).
+    "FERNET_KEY": None,
+    "SECRET_KEY": None,
+    # Whole-test deadline in seconds, on top of each step's own timeout.
+    "MAIL_DEADLINE": 15.0,
+    # Shared deployments set this to false so nobody can aim the test at the
+    # tool's own network; a LAN relay is common, so it is allowed by default.
+    "MAIL_ALLOW_PRIVATE": True,
+    # Extra CA bundle to trust for mail servers (e.g. a company CA).
+    "MAIL_CA_FILE": None,
+    # One-time sign-in links expire after this many seconds.
+    "SIGNIN_LINK_TTL": 3600,
+    "BABEL_DEFAULT_TIMEZONE": "UTC",
+}
+
+
+def _coerce(default, raw: str):
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, int):
+        return int(raw)
+    return raw
+
+
+def from_environment(environ=os.environ) -> dict:
+    settings = {}
+    for name, default in DEFAULTS.items():
+        raw = environ.get(f"SENDWELL_{name}")
+        settings[name] = default if raw is None else _coerce(default, raw)
+    return settings

@@ -1,0 +1,109 @@
+"""Each field's label and help text: one catalog entry each, used by the form
+and by the guide. A text that mentions another field names it through a
+placeholder filled with that field's label."""
+from flask_babel import lazy_gettext as _l
+
+LABELS = {
+    "protocol": _l("Protocol"),
+    "http_url": _l("HTTP server"),
+    "http_reply_to": _l("Reply to"),
+    "smtp_host": _l("SMTP server"),
+    "smtp_port": _l("Port"),
+    "smtp_security": _l("Connection security"),
+    "username": _l("Username"),
+    "from_address": _l("Email address"),
+    "password": _l("Password"),
+    "copy_enabled": _l("Send a copy of every email to this address"),
+    "copy_address": _l("Address for the copies"),
+    "reply_to_enabled": _l("Receive email replies at a different address from the one you send from"),
+    "reply_to_address": _l("Address for replies"),
+    "skip_tls_verify": _l("Do not verify TLS certificate"),
+    "test_recipient": _l("Send the test email to"),
+}
+
+HELP = {
+    "protocol": _l(
+        "How Sendwell hands your email over for delivery. SMTP is the standard way to send "
+        "email over the internet and works with almost every email provider. HTTP sends each "
+        "email as a web request to a mail service that offers such an interface."),
+    "http_url": _l(
+        "The web address of the mail service that receives your email, starting with https://. "
+        "If the service needs a username and password, put them in the address "
+        "(https://user:password@host/path): Sendwell stores them encrypted and never shows them "
+        "again. To keep the saved ones, leave them out when you edit the address."),
+    "http_reply_to": _l(
+        "The address where replies to your email go, usually your business's email address."),
+    "smtp_host": _l(
+        "The name of your email provider's outgoing mail server, for example smtp.gmail.com, "
+        "smtp.mail.yahoo.com or smtp.office365.com. An IP address works too."),
+    "smtp_port": _l(
+        "Choose 465 or 587: both are encrypted. 465 uses TLS from the first byte, 587 switches "
+        "to TLS with STARTTLS. Port 25 is not encrypted unless the server offers STARTTLS. "
+        "Another port works too when your provider asks for it."),
+    "smtp_security": _l(
+        "Your server uses a port other than 465, 587 or 25: choose how the connection to it is "
+        "secured. Your email provider's instructions say which."),
+    "username": _l(
+        "The name you sign in to your email provider with. Usually it is the full email address "
+        "of the account, but some providers use a different username."),
+    "from_address": _l(
+        "Shown because %(username)s does not look like an email address. Enter the email address "
+        "of the account you send from: every email is sent from it."),
+    "password": _l(
+        "The password that goes with %(username)s. Gmail and Yahoo Mail need an app password "
+        "here, not your usual password. Sendwell stores it encrypted and never shows it again: "
+        "leave this blank to keep the saved password."),
+    "copy_enabled": _l(
+        "Sends a copy of every outgoing email to an address of yours, for example to archive "
+        "what you send. The recipients do not see this address."),
+    "copy_address": _l("The address that receives a copy of every email."),
+    "reply_to_enabled": _l(
+        "Replies to your email then go to another address than the one you send from."),
+    "reply_to_address": _l("The address where replies to your email should go."),
+    "skip_tls_verify": _l(
+        "Only for your own mail server with a self-signed certificate. With Gmail, Yahoo Mail, "
+        "Microsoft 365 and other established providers, always leave this unticked: their "
+        "certificates are valid, and checking them protects your password."),
+    "test_recipient": _l(
+        "Where the test email goes. It starts as the sending address; change it to any address "
+        "you can read."),
+}
+
+SECURITY_LABELS = {
+    "tls": _l("TLS from the first byte (like port 465)"),
+    "starttls": _l("STARTTLS, required (like port 587)"),
+    "opportunistic": _l("STARTTLS when the server offers it, otherwise unencrypted (like port 25)"),
+}
+
+# Where each field is explained in the guide.
+GUIDE_ANCHORS = {
+    "protocol": "protocol",
+    "http_url": "http-server",
+    "http_reply_to": "http-server",
+    "smtp_host": "smtp-server",
+    "smtp_port": "port",
+    "smtp_security": "port",
+    "username": "username",
+    "from_address": "username",
+    "password": "password",
+    "copy_enabled": "copies",
+    "copy_address": "copies",
+    "reply_to_enabled": "replies",
+    "reply_to_address": "replies",
+    "skip_tls_verify": "tls-certificate",
+    "test_recipient": "testing",
+}
+
+
+def label_values() -> dict[str, str]:
+    """Every label in the current language, for texts that name a field."""
+    return {name: str(label) for name, label in LABELS.items()}
+
+
+def fill(text, **extra) -> str:
+    """A text in the current language with field names filled in."""
+    return str(text) % {**label_values(), **extra}
+
+
+def help_text(name: str) -> str:
+    return fill(HELP[name])

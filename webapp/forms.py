@@ -1,0 +1,139 @@
+"""The settings form: fields, and validation that follows the visibility rules."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+
+from . import rules, validation
+from .fields import LABELS, SECURITY_LABELS, fill
+from .model import MailSettings
+
+MESSAGES = {
+    "required": _l("Fill in this field."),
+    "address_invalid": _l("Enter one email address, like name@example.com."),
+    "address_multiple": _l("Enter only one email address here."),
+    "header_unsafe": _l("Line breaks and control characters are not allowed here."),
+    "too_long": _l("This is too long: at most %(max)d characters."),
+    "host_invalid": _l("Enter a server name such as smtp.example.com, or an IP address."),
+    "host_has_port": _l("Enter the port in the %(smtp_port)s field, not here."),
+    "host_has_scheme": _l("Enter only the server name, without smtp:// or https:// before it."),
+    "port_invalid": _l("Enter a whole number from 1 to 65535."),
+    "security_required": _l("Choose how the connection to this port is secured."),
+    "url_invalid": _l("Enter a full web address that starts with https://."),
+    "url_not_https": _l("The address must start with https://. Plain http:// is allowed only "
+                        "to this computer (localhost)."),
+    "password_required": _l("Enter the password that goes with %(username)s."),
+    "password_retype": _l("The server details changed, so type the password again: a saved "
+                          "password is only ever sent to the server it was saved for."),
+}
+
+
+def message(code: str, **facts) -> str:
+    return fill(MESSAGES[code], **facts)
+
+
+class SettingsForm(FlaskForm):
+    protocol = RadioField(LABELS["protocol"], choices=[SelectChoice("SMTP", "SMTP"), SelectChoice("HTTP", "HTTP")],
+                          default="SMTP")
+    http_url = StringField(LABELS["http_url"])
+    http_reply_to = StringField(LABELS["http_reply_to"])
+    smtp_host = StringField(LABELS["smtp_host"])
+    smtp_port = StringField(LABELS["smtp_port"], default="587")
+    smtp_security = SelectField(
+        LABELS["smtp_security"],
+        choices=[SelectChoice("", "")] + [SelectChoice(key, label)
+                                          for key, label in SECURITY_LABELS.items()],
+        validate_choice=False)
+    username = StringField(LABELS["username"])
+    from_address = StringField(LABELS["from_address"])
+    password = PasswordField(LABELS["password"])
+    copy_enabled = BooleanField(LABELS["copy_enabled"])
+    copy_address = StringField(LABELS["copy_address"])
+    reply_to_enabled = BooleanField(LABELS["reply_to_enabled"])
+    reply_to_address = StringField(LABELS["reply_to_address"])
+    skip_tls_verify = BooleanField(LABELS["skip_tls_verify"])
+
+    # Filled by validate(): the settings to save and the secret typed with them
+    # ("" when nothing was typed).
+    settings: MailSettings | None = None
+    typed_secret: str = ""
+
+    def values(self) -> dict[str, str]:
+        """What was submitted, in the shape the visibility rules read."""
+        values = {}
+        for field in self:
+            if field.name == "csrf_token":
+                continue
+            if isinstance(field, BooleanField):
+                if field.data:
+                    values[field.name] = "y"
+            else:
+                values[field.name] = field.data or ""
+        return values
+
+    def _check(self, name, check, *args):
+        field = self[name]
+        try:
+            return check(field.data or "", *args)
+        except validation.Invalid as invalid:
+            field.errors.append(message(invalid.code, **invalid.facts))
+            return None
+
+    def validate(self, extra_validators=None) -> bool:
+        super().validate(extra_validators)  # CSRF and WTForms' own checks
+        if self.protocol.data not in ("SMTP", "HTTP"):
+            self.protocol.data = "SMTP"
+        states = rules.slot_states(self.values())
+        shown = rules.visible_fields(states)
+        cleaned = {"protocol": self.protocol.data}
+
+        if "http_url" in shown:
+            url = self._check("http_url", validation.http_url)
+            if url:
+                cleaned["http_url"], self.typed_secret = url
+            cleaned["http_reply_to"] = self._check("http_reply_to", validation.address)
+        if "smtp_host" in shown:
+            cleaned["smtp_host"] = self._check("smtp_host", validation.host)
+            cleaned["smtp_port"] = self._check("smtp_port", validation.port)
+            if "smtp_security" in shown:
+                if self.smtp_security.data not in rules.SECURITY_CHOICES:
+                    self.smtp_security.errors.append(message("security_required"))
+                cleaned["smtp_security"] = self.smtp_security.data
+            cleaned["username"] = (self._check("username", validation.header_safe) or "").strip()
+            if "from_address" in shown:
+                cleaned["from_address"] = self._check("from_address", validation.address)
+            password = self.password.data or ""
+            if "\x00" in password or "\n" in password or "\r" in password:
+                self.password.errors.append(message("header_unsafe"))
+            elif len(password) > 1024:
+                self.password.errors.append(message("too_long", max=1024))
+            else:
+                self.typed_secret = password
+            for box, field in (("copy_address", "copy_address"),
+                               ("reply_to_address", "reply_to_address")):
+                if box in shown:
+                    cleaned[field] = self._check(field, validation.address)
+            cleaned["skip_tls_verify"] = bool(self.skip_tls_verify.data)
+
+        if self.errors:
+            return False
+        self.settings = MailSettings.from_dict(cleaned)
+        return True
+
+    def require_secret(self, saved_secret_for, has_saved_secret: bool) -> str | None:
+        """The secret to use: the typed one, else the saved one for this same destination.
+
+        `saved_secret_for(destination)` returns the stored secret only when it
+        was saved for that destination, so a changed host, port, username, TLS
+        choice or URL can never receive it. Adds a field error when a password
+        is needed and none can be used.
+        """
+        settings = self.settings
+        if self.typed_secret:
+            return self.typed_secret
+        kept = saved_secret_for(settings.destination)
+        if kept or settings.protocol == "HTTP" or not settings.username:
+            return kept
+        self.password.errors.append(
+            message("password_retype" if has_saved_secret else "password_required"))
+        return None

@@ -1,0 +1,80 @@
+"""The six languages, how one is chosen, and the /<lang>/ URL prefix."""
+from flask import g, request, session
+from flask_babel import Babel
+
+# Each language's name written in that language, for the switcher.
+LANGUAGES = {
+    "en": "English",
+    "sl": "Slovenščina",
+    "sw": "Kiswahili",
+    "it": "Italiano",
+    "ja": "日本語",
+    "es": "Español",
+}
+DEFAULT_LANGUAGE = "en"
+
+babel = Babel()
+
+
+def best_language() -> str:
+    """URL prefix, then the saved choice, then Accept-Language, then English."""
+    lang = g.get("lang")
+    if lang in LANGUAGES:
+        return lang
+    saved = session.get("lang")
+    if saved in LANGUAGES:
+        return saved
+    return from_accept_language(request.accept_languages) or DEFAULT_LANGUAGE
+
+
+def from_accept_language(accepted) -> str | None:
+    """The most preferred language we have, matching "it-CH" to "it" in its own place.
+
+    (Werkzeug's best_match tries exact tags first, so "it-CH, en;q=0.1"
+    would give English.)
+    """
+    for tag, _quality in accepted:  # highest quality first
+        primary = tag.replace("_", "-").split("-")[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return None
+
+
+def init_app(app):
+    babel.init_app(app, locale_selector=best_language)
+
+    @app.url_defaults
+    def add_language_prefix(endpoint, values):
+        if "lang" in values or not app.url_map.is_endpoint_expecting(endpoint, "lang"):
+            return
+        values["lang"] = best_language()
+
+    @app.url_value_preprocessor
+    def take_language_prefix(endpoint, values):
+        if values and "lang" in values:
+            lang = values.pop("lang")
+            g.lang = lang
+            if lang in LANGUAGES and session.get("lang") != lang:
+                session["lang"] = lang
+
+    @app.before_request
+    def unknown_language_is_not_found():
+        if g.get("lang") is not None and g.lang not in LANGUAGES:
+            from flask import abort
+
+            abort(404)
+
+    @app.context_processor
+    def language_switcher():
+        def url_in(lang: str) -> str:
+            from flask import url_for
+
+            args = dict(request.view_args or {})
+            args["lang"] = lang
+            return url_for(request.endpoint, **args)
+
+        return {
+            "languages": LANGUAGES,
+            "current_language": best_language(),
+            "url_in": url_in,
+        }

@@ -1,0 +1,72 @@
+"""The saved mail settings as plain data."""
+from dataclasses import asdict, dataclass, fields
+
+from . import rules
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    protocol: str = "SMTP"
+    http_url: str = ""          # never holds credentials: they are the secret
+    http_reply_to: str = ""
+    smtp_host: str = ""         # ASCII (punycode) name or IP literal
+    smtp_port: int | None = None
+    smtp_security: str = ""     # only meaningful for a non-standard port
+    username: str = ""
+    from_address: str = ""      # used when the username is not an address
+    copy_address: str = ""      # empty: no blind copy
+    reply_to_address: str = ""  # empty: replies go to the sender
+    skip_tls_verify: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "MailSettings":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def security(self) -> str | None:
+        return rules.security_for(self.smtp_port, self.smtp_security)
+
+    @property
+    def sender(self) -> str:
+        if self.protocol == "HTTP":
+            return self.http_reply_to
+        return self.username if rules.looks_like_address(self.username) else self.from_address
+
+    @property
+    def reply_to(self) -> str | None:
+        if self.protocol == "HTTP":
+            return self.http_reply_to
+        return self.reply_to_address or None
+
+    @property
+    def destination(self) -> str:
+        """Where the secret may be sent: any change here needs it typed again."""
+        if self.protocol == "HTTP":
+            return f"HTTP {self.http_url}"
+        tls = "noverify" if self.skip_tls_verify else "verify"
+        return f"SMTP {self.smtp_host}:{self.smtp_port}/{self.security} {tls} {self.username}"
+
+    def form_values(self) -> dict[str, str]:
+        """The settings as the form would submit them."""
+        values = {
+            "protocol": self.protocol,
+            "http_url": self.http_url,
+            "http_reply_to": self.http_reply_to,
+            "smtp_host": self.smtp_host,
+            "smtp_port": "" if self.smtp_port is None else str(self.smtp_port),
+            "smtp_security": self.smtp_security,
+            "username": self.username,
+            "from_address": self.from_address,
+            "copy_address": self.copy_address,
+            "reply_to_address": self.reply_to_address,
+        }
+        for box, on in (("copy_enabled", self.copy_address),
+                        ("reply_to_enabled", self.reply_to_address),
+                        ("skip_tls_verify", self.skip_tls_verify)):
+            if on:
+                values[box] = "y"
+        return values

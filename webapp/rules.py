@@ -1,0 +1,130 @@
+"""Which parts of the settings form are shown for given form values.
+
+One set of rules for the full page, the HTMX fragments and validation. Plain
+Python: `values` is any mapping of field name -> submitted string (a ticked
+checkbox is present with any value, an unticked one is absent).
+"""
+from collections.abc import Mapping
+
+from email_validator import EmailNotValidError, validate_email
+
+from .mail.providers import provider_for_host
+
+STANDARD_PORT_SECURITY = {465: "tls", 587: "starttls", 25: "opportunistic"}
+SECURITY_CHOICES = ("tls", "starttls", "opportunistic")
+
+# Each conditional part of the form ("slot") and the slot that contains it.
+# A slot's state is None when hidden, else a short key: when the key changes,
+# the slot is rendered again.
+SLOT_PARENTS = {
+    "http": None,
+    "smtp": None,
+    "port_security": "smtp",
+    "port_note": "smtp",
+    "from_address": "smtp",
+    "copy_address": "smtp",
+    "reply_to_address": "smtp",
+    "tls_warning": "smtp",
+}
+
+# Fields inside each slot; a field in no slot is always shown.
+SLOT_FIELDS = {
+    "http": ("http_url", "http_reply_to"),
+    "smtp": ("smtp_host", "smtp_port", "username", "password", "copy_enabled",
+             "reply_to_enabled", "skip_tls_verify"),
+    "port_security": ("smtp_security",),
+    "from_address": ("from_address",),
+    "copy_address": ("copy_address",),
+    "reply_to_address": ("reply_to_address",),
+}
+
+
+def looks_like_address(text: str | None) -> bool:
+    text = (text or "").strip()
+    if "@" not in text:
+        return False
+    try:
+        validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def parse_port(raw) -> int | None:
+    try:
+        port = int(str(raw).strip())
+    except (TypeError, ValueError):
+        return None
+    return port if 1 <= port <= 65535 else None
+
+
+def security_for(port: int | None, choice: str | None) -> str | None:
+    """How a connection to `port` is secured: fixed for 465/587/25, chosen otherwise."""
+    if port in STANDARD_PORT_SECURITY:
+        return STANDARD_PORT_SECURITY[port]
+    return choice if choice in SECURITY_CHOICES else None
+
+
+def _ticked(values: Mapping, name: str) -> bool:
+    return bool(values.get(name))
+
+
+def slot_states(values: Mapping) -> dict[str, str | None]:
+    protocol = values.get("protocol") or "SMTP"
+    smtp = protocol == "SMTP"
+    port = parse_port(values.get("smtp_port"))
+    security = security_for(port, values.get("smtp_security"))
+    provider = provider_for_host((values.get("smtp_host") or "").strip())
+
+    def when(condition: bool, key: str = "") -> str | None:
+        return key if (smtp and condition) else None
+
+    return {
+        "http": "" if protocol == "HTTP" else None,
+        "smtp": "" if smtp else None,
+        "port_security": when(port is not None and port not in STANDARD_PORT_SECURITY),
+        "port_note": when(security == "opportunistic"),
+        "from_address": when(not looks_like_address(values.get("username"))),
+        "copy_address": when(_ticked(values, "copy_enabled")),
+        "reply_to_address": when(_ticked(values, "reply_to_enabled")),
+        "tls_warning": when(_ticked(values, "skip_tls_verify") and provider is not None,
+                            provider or ""),
+    }
+
+
+def visible_fields(states: Mapping[str, str | None]) -> set[str]:
+    """Fields shown for these slot states (a slot shows only inside a shown parent)."""
+    def shown(slot: str | None) -> bool:
+        return slot is None or (states.get(slot) is not None and shown(SLOT_PARENTS[slot]))
+
+    return {field for slot, fields in SLOT_FIELDS.items() if shown(slot) for field in fields} | {"protocol"}
+
+
+def encode_state(slot: str, key: str) -> str:
+    return f"{slot}={key}"
+
+
+def changed_slots(states: Mapping[str, str | None], shown_before: set[str]) -> list[str]:
+    """The outermost slots whose state differs from what the page shows now.
+
+    `shown_before` holds the encoded states the page reported (one per shown
+    slot). A slot inside a changed slot is rendered with it, so it is not
+    listed again. Slots unknown to SLOT_PARENTS (the caller's own) are roots.
+    """
+    before = {}
+    for marker in shown_before:
+        slot, _, key = marker.partition("=")
+        before[slot] = key
+    changed = []
+
+    def walk(parent: str | None) -> None:
+        for slot in states:
+            if SLOT_PARENTS.get(slot) != parent:
+                continue
+            if states.get(slot) != before.get(slot):
+                changed.append(slot)
+            elif states.get(slot) is not None:
+                walk(slot)
+
+    walk(None)
+    return changed

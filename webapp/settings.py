@@ -1,0 +1,177 @@
+"""The settings page, its HTMX fragments and Update."""
+import hashlib
+import hmac
+import json
+
+from flask import (Blueprint, current_app, flash, get_template_attribute, redirect,
+                   render_template, request, url_for)
+from datetime import datetime, timezone
+
+from flask_babel import format_datetime, format_time, gettext as _, lazy_gettext as _l
+
+from . import rules
+from .fields import GUIDE_ANCHORS, fill, help_text
+from .forms import SettingsForm
+from .model import MailSettings
+
+bp = Blueprint("settings", __name__, url_prefix="/<lang>/settings")
+
+
+def store():
+    return current_app.extensions["store"]
+
+
+def settings_fingerprint(settings: MailSettings, secret: str | None) -> str:
+    """Identifies settings exactly as tested, secret included, without storing the secret."""
+    material = json.dumps([settings.to_dict(), secret or ""], sort_keys=True).encode()
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), material, hashlib.sha256).hexdigest()
+
+
+def test_status(form: SettingsForm) -> tuple[str, object]:
+    """Whether the settings as they stand passed a test: (state, test run or None).
+
+    Validating here must not leave messages under fields the user has not
+    finished, so the form's errors are cleared again.
+    """
+    state, run = ("changed" if store().has_test_runs() else "untested"), None
+    if form.validate():
+        saved = store().saved()
+        secret = form.require_secret(store().secret_for, bool(saved and saved.has_secret))
+        run = store().test_run(settings_fingerprint(form.settings, secret))
+        if run is not None:
+            state = "passed" if run.ok else "failed"
+    for field in form:
+        field.errors = []
+    return state, run
+
+
+def slot_states(form: SettingsForm, status: tuple[str, object]) -> dict[str, str | None]:
+    states = rules.slot_states(form.values())
+    state, run = status
+    states["test_status"] = f"{state}@{run.at.isoformat()}" if run else state
+    return states
+
+
+def form_from_saved() -> tuple[SettingsForm, object]:
+    saved = store().saved()
+    if saved is None:
+        return SettingsForm(formdata=None), None
+    return SettingsForm(formdata=None, data=_form_data(saved.settings)), saved
+
+
+def _form_data(settings: MailSettings) -> dict:
+    values = settings.form_values()
+    data = {name: values.get(name, "") for name in values}
+    for box in ("copy_enabled", "reply_to_enabled", "skip_tls_verify"):
+        data[box] = box in values
+    return data
+
+
+def render_page(form: SettingsForm, saved, status, code: int = 200):
+    return render_template(
+        "settings/page.html",
+        form=form,
+        saved=saved,
+        states=slot_states(form, status),
+        status=status,
+    ), code
+
+
+@bp.get("")
+def page():
+    form, saved = form_from_saved()
+    status = ("untested", None)
+    if saved is not None:
+        status = test_status(SettingsForm(formdata=None, data=_form_data(saved.settings),
+                                          meta={"csrf": False}))
+    return render_page(form, saved, status)
+
+
+@bp.post("")
+def update():
+    form = SettingsForm()
+    saved = store().saved()
+    if request.form.get("action") == "refresh":
+        # Without JavaScript, this button re-renders the page for the choices made.
+        return render_page(form, saved, test_status(SettingsForm(meta={"csrf": False})))
+    if form.validate():
+        secret = form.require_secret(store().secret_for, bool(saved and saved.has_secret))
+        if not form.errors:
+            store().save(form.settings, secret)
+            flash(_l("Settings saved."))
+            return redirect(url_for("settings.page"))
+    return render_page(form, saved, test_status(SettingsForm(meta={"csrf": False})), 422)
+
+
+@bp.post("/fields")
+def fields():
+    """HTMX: the parts of the form whose visibility or content changed, out of band.
+
+    The page reports which slots it shows (hidden `shown` inputs); only the
+    slots whose state differs are sent, so every other input keeps its value
+    and focus.
+    """
+    form = SettingsForm()
+    states = slot_states(form, test_status(SettingsForm(meta={"csrf": False})))
+    changed = rules.changed_slots(states, set(request.form.getlist("shown")))
+    saved = store().saved()
+    render_slot = get_template_attribute("settings/_fields.html", "slot")
+    html = "".join(render_slot(name, form, states, saved, oob=True) for name in changed)
+    return html, 200
+
+
+# -- presentation helpers for the templates -----------------------------------
+
+def input_attrs(field, extra: dict) -> dict:
+    attrs = {"aria-describedby": f"help-{field.name}"}
+    if field.errors:
+        attrs["aria-invalid"] = "true"
+        attrs["aria-describedby"] = f"error-{field.id} help-{field.name}"
+    attrs.update(extra)
+    return attrs
+
+
+def port_note(form) -> str:
+    return fill(_l("Port %(port)s is not encrypted unless the server offers STARTTLS, so your "
+                   "password and email could be read on the way. Use port 465 or 587 if your "
+                   "email provider supports them."), port=form.smtp_port.data)
+
+
+def tls_warning(provider: str) -> str:
+    return fill(_l("%(provider)s has a valid certificate: untick %(skip_tls_verify)s. Without "
+                   "the check, someone on the network could pose as %(provider)s and take your "
+                   "password."), provider=provider)
+
+
+def status_name(state: str) -> str:
+    return state.partition("@")[0]
+
+
+def test_status_text(state: str) -> str:
+    name, _sep, at = state.partition("@")
+    if at:
+        moment = datetime.fromisoformat(at)
+        today = datetime.now(timezone.utc).date() == moment.date()
+        when = format_time(moment, "short") if today else format_datetime(moment, "short")
+        if name == "passed":
+            return _("Tested at %(time)s: passed.", time=when)
+        return _("Tested at %(time)s: failed.", time=when)
+    if name == "changed":
+        return _("Changed since the last test.")
+    return _("Not tested yet.")
+
+
+@bp.record_once
+def register_template_helpers(state):
+    # Globals, not a context processor: the fragment endpoint renders an
+    # imported macro, which sees globals but no request context.
+    state.app.jinja_env.globals.update({
+        "help_text": help_text,
+        "guide_anchors": GUIDE_ANCHORS,
+        "input_attrs": input_attrs,
+        "slot_marker": rules.encode_state,
+        "port_note": port_note,
+        "tls_warning": tls_warning,
+        "status_name": status_name,
+        "test_status_text": test_status_text,
+    })
