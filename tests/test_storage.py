@@ -115,3 +115,7 @@ def test_signin_token_works_once(store):
     assert not store.consume_signin_token("made-up")
     expired = store.issue_signin_token(-1)
     assert not store.consume_signin_token(expired)
+
+
+def test_database_file_is_private(store):
+    assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600

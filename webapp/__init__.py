@@ -43,7 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
-    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = storage.load_or_create_key(

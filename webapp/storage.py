@@ -125,7 +125,10 @@ class Store:
             conn.execute("COMMIT")
 
     def init(self) -> None:
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        os.makedirs(os.path.dirname(self.path) or ".", mode=0o700, exist_ok=True)
+        # Only the owner may read the database (SQLite gives its -wal and
+        # -shm files the same mode).
+        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(SCHEMA)
