@@ -30,7 +30,7 @@ def slot_ids(html):
 
 
 def field_error(html, field):
-    match = re.search(rf'id="error-{field}">([^<]+)<', html)
+    match = re.search(rf'id="errors-{field}"><p class="error">([^<]+)<', html)
     return match and match.group(1)
 
 
@@ -41,7 +41,7 @@ def test_new_page_shows_the_smtp_group(auth_client):
     assert 'id="smtp_host"' in html and 'id="password"' in html
     assert 'id="http_url"' not in html
     assert 'id="from_address"' in html  # no username yet, so no sending address either
-    assert "Not tested yet." in html
+    assert "These settings have not been tested yet." in html
 
 
 def test_plain_refresh_without_javascript_shows_the_same_fields(auth_client):
@@ -251,7 +251,7 @@ def test_invalid_input_gets_a_message_beside_the_field_and_changes_nothing(auth_
 
 @pytest.mark.parametrize("field, value, message", [
     ("http_url", "http://mail.example.com/send",
-     "The address must start with https://. Plain http:// is allowed only to this computer (localhost)."),
+     "The address must start with https://. Plain http:// is allowed only for addresses on this computer (localhost)."),
     ("http_url", "mail.example.com", "Enter a full web address that starts with https://."),
     ("http_reply_to", "", "Fill in this field."),
     ("http_reply_to", "a@example.com;b@example.com", "Enter only one email address here."),
@@ -286,7 +286,7 @@ def test_test_status_resets_on_any_change(auth_client, store, app):
                    {**VALID_SMTP, "password": "", "smtp_port": "465", "shown": list(shown)},
                    headers=HX).get_data(as_text=True)
     assert slot_ids(changed) == ["test_status"]
-    assert "Changed since the last test." in changed
+    assert "The settings have changed since the last test." in changed
     back = post(auth_client, "/en/settings/fields",
                 {**VALID_SMTP, "password": "", "shown": list(markers(changed)) + [
                     m for m in shown if not m.startswith("test_status")]},

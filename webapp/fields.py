@@ -47,8 +47,8 @@ HELP = {
         "The name you sign in to your email provider with. Usually it is the full email address "
         "of the account, but some providers use a different username."),
     "from_address": _l(
-        "Shown because %(username)s does not look like an email address. Enter the email address "
-        "of the account you send from: every email is sent from it."),
+        "Appears when what you enter in %(username)s is not an email address. Enter the email "
+        "address of the account you send from: every email is sent from it."),
     "password": _l(
         "The password that goes with %(username)s. Gmail and Yahoo Mail need an app password "
         "here, not your usual password. Sendwell stores it encrypted and never shows it again: "
@@ -58,15 +58,16 @@ HELP = {
         "what you send. The recipients do not see this address."),
     "copy_address": _l("The address that receives a copy of every email."),
     "reply_to_enabled": _l(
-        "Replies to your email then go to another address than the one you send from."),
+        "When this is ticked, replies to your email go to a different address from the one you "
+        "send from."),
     "reply_to_address": _l("The address where replies to your email should go."),
     "skip_tls_verify": _l(
         "Only for your own mail server with a self-signed certificate. With Gmail, Yahoo Mail, "
         "Microsoft 365 and other established providers, always leave this unticked: their "
         "certificates are valid, and checking them protects your password."),
     "test_recipient": _l(
-        "Where the test email goes. It starts as the sending address; change it to any address "
-        "you can read."),
+        "Where the test email goes. Leave it empty to send it to the sending address, or enter "
+        "any address whose inbox you can check."),
 }
 
 SECURITY_LABELS = {
@@ -74,26 +75,6 @@ SECURITY_LABELS = {
     "starttls": _l("STARTTLS, required (like port 587)"),
     "opportunistic": _l("STARTTLS when the server offers it, otherwise unencrypted (like port 25)"),
 }
-
-# Where each field is explained in the guide.
-GUIDE_ANCHORS = {
-    "protocol": "protocol",
-    "http_url": "http-server",
-    "http_reply_to": "http-server",
-    "smtp_host": "smtp-server",
-    "smtp_port": "port",
-    "smtp_security": "port",
-    "username": "username",
-    "from_address": "username",
-    "password": "password",
-    "copy_enabled": "copies",
-    "copy_address": "copies",
-    "reply_to_enabled": "replies",
-    "reply_to_address": "replies",
-    "skip_tls_verify": "tls-certificate",
-    "test_recipient": "testing",
-}
-
 
 def label_values() -> dict[str, str]:
     """Every label in the current language, for texts that name a field."""

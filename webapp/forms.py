@@ -1,5 +1,5 @@
 """The settings form: fields, and validation that follows the visibility rules."""
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, ngettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -13,7 +13,6 @@ MESSAGES = {
     "address_invalid": _l("Enter one email address, like name@example.com."),
     "address_multiple": _l("Enter only one email address here."),
     "header_unsafe": _l("Line breaks and control characters are not allowed here."),
-    "too_long": _l("This is too long: at most %(max)d characters."),
     "host_invalid": _l("Enter a server name such as smtp.example.com, or an IP address."),
     "host_has_port": _l("Enter the port in the %(smtp_port)s field, not here."),
     "host_has_scheme": _l("Enter only the server name, without smtp:// or https:// before it."),
@@ -21,7 +20,7 @@ MESSAGES = {
     "security_required": _l("Choose how the connection to this port is secured."),
     "url_invalid": _l("Enter a full web address that starts with https://."),
     "url_not_https": _l("The address must start with https://. Plain http:// is allowed only "
-                        "to this computer (localhost)."),
+                        "for addresses on this computer (localhost)."),
     "password_required": _l("Enter the password that goes with %(username)s."),
     "password_retype": _l("The server details changed, so type the password again: a saved "
                           "password is only ever sent to the server it was saved for."),
@@ -29,6 +28,9 @@ MESSAGES = {
 
 
 def message(code: str, **facts) -> str:
+    if code == "too_long":
+        return ngettext("This is too long: at most %(num)d character.",
+                        "This is too long: at most %(num)d characters.", facts["max"])
     return fill(MESSAGES[code], **facts)
 
 
@@ -52,6 +54,7 @@ class SettingsForm(FlaskForm):
     reply_to_enabled = BooleanField(LABELS["reply_to_enabled"])
     reply_to_address = StringField(LABELS["reply_to_address"])
     skip_tls_verify = BooleanField(LABELS["skip_tls_verify"])
+    test_recipient = StringField(LABELS["test_recipient"])
 
     # Filled by validate(): the settings to save and the secret typed with them
     # ("" when nothing was typed).
@@ -62,7 +65,7 @@ class SettingsForm(FlaskForm):
         """What was submitted, in the shape the visibility rules read."""
         values = {}
         for field in self:
-            if field.name == "csrf_token":
+            if field.name in ("csrf_token", "test_recipient"):
                 continue
             if isinstance(field, BooleanField):
                 if field.data:
@@ -114,6 +117,8 @@ class SettingsForm(FlaskForm):
                 if box in shown:
                     cleaned[field] = self._check(field, validation.address)
             cleaned["skip_tls_verify"] = bool(self.skip_tls_verify.data)
+        if (self.test_recipient.data or "").strip():
+            self._check("test_recipient", validation.address)
 
         if self.errors:
             return False

@@ -2,15 +2,18 @@
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from flask import (Blueprint, current_app, flash, get_template_attribute, redirect,
                    render_template, request, url_for)
 from datetime import datetime, timezone
 
-from flask_babel import format_datetime, format_time, gettext as _, lazy_gettext as _l
+from flask_babel import (format_datetime, format_decimal, format_time, gettext as _,
+                         lazy_gettext as _l)
 
-from . import rules
-from .fields import GUIDE_ANCHORS, fill, help_text
+from . import explain, outbox, rules
+from .fields import fill, help_text
 from .forms import SettingsForm
 from .model import MailSettings
 
@@ -67,13 +70,14 @@ def _form_data(settings: MailSettings) -> dict:
     return data
 
 
-def render_page(form: SettingsForm, saved, status, code: int = 200):
+def render_page(form: SettingsForm, saved, status, code: int = 200, report=None):
     return render_template(
         "settings/page.html",
         form=form,
         saved=saved,
         states=slot_states(form, status),
         status=status,
+        report=report,
     ), code
 
 
@@ -94,6 +98,10 @@ def update():
     if request.form.get("action") == "refresh":
         # Without JavaScript, this button re-renders the page for the choices made.
         return render_page(form, saved, test_status(SettingsForm(meta={"csrf": False})))
+    if request.form.get("action") == "test":
+        report = run_test(form, saved)
+        return render_page(form, saved, test_status(SettingsForm(meta={"csrf": False})),
+                           report=report)
     if form.validate():
         secret = form.require_secret(store().secret_for, bool(saved and saved.has_secret))
         if not form.errors:
@@ -101,6 +109,81 @@ def update():
             flash(_l("Settings saved."))
             return redirect(url_for("settings.page"))
     return render_page(form, saved, test_status(SettingsForm(meta={"csrf": False})), 422)
+
+
+@dataclass
+class Report:
+    """What the result fragment shows."""
+    invalid: bool = False
+    result: object = None
+    steps: list = field(default_factory=list)
+    failure: object = None
+    success_text: str = ""
+
+
+def test_message_text(settings: MailSettings) -> tuple[str, str]:
+    if settings.protocol == "HTTP":
+        route = settings.http_url
+    else:
+        route = fill(_l("%(host)s, port %(port)s"), host=settings.smtp_host, port=settings.smtp_port)
+    subject = _("Sendwell test email")
+    body = _("Hello,\n\n"
+             "This is a test email from Sendwell. It was sent to check the email settings: "
+             "if you can read it, they work.\n\n"
+             "Sent with: %(protocol)s, %(route)s\n"
+             "Sent at: %(time)s\n\n"
+             "You do not need to reply.",
+             protocol=settings.protocol, route=route,
+             time=format_datetime(datetime.now(timezone.utc), "long"))
+    return subject, body
+
+
+def run_test(form: SettingsForm, saved) -> Report:
+    """Send a real test email with the settings as typed, and record the outcome."""
+    if form.validate():
+        secret = form.require_secret(store().secret_for, bool(saved and saved.has_secret))
+    if form.errors:
+        return Report(invalid=True)
+    settings = form.settings
+    recipient = (form.test_recipient.data or "").strip() or settings.sender
+    subject, body = test_message_text(settings)
+    message = outbox.compose(settings, to=[recipient], subject=subject, body=body)
+    deadline = float(current_app.config["MAIL_DEADLINE"])
+    result = outbox.send(settings, secret, message, to=[recipient], deadline_s=deadline,
+                         allow_private=current_app.config["MAIL_ALLOW_PRIVATE"],
+                         cafile=current_app.config["MAIL_CA_FILE"])
+    store().record_test(settings_fingerprint(settings, secret), result.ok)
+    if settings.protocol == "HTTP":
+        url = urlsplit(settings.http_url)
+        host, port = url.hostname, url.port or (443 if url.scheme == "https" else 80)
+    else:
+        host, port = settings.smtp_host, settings.smtp_port
+    return Report(
+        result=result,
+        steps=explain.explain_steps(result),
+        failure=explain.explain_failure(
+            result, protocol=settings.protocol, host=host, port=port, deadline_s=deadline),
+        success_text=_("The test email was sent to %(recipient)s in %(seconds)s seconds.",
+                       recipient=recipient,
+                       seconds=format_decimal(result.total_ms / 1000, format="#,##0.0")),
+    )
+
+
+@bp.post("/test")
+def test():
+    """HTMX: run a test; the result goes in place, field messages and status out of band."""
+    form = SettingsForm()
+    saved = store().saved()
+    report = run_test(form, saved)
+    status = test_status(SettingsForm(meta={"csrf": False}))
+    states = slot_states(form, status)
+    html = get_template_attribute("settings/_result.html", "outcome")(report)
+    errors = get_template_attribute("settings/_fields.html", "errors")
+    shown = rules.visible_fields(states) | {"test_recipient"}
+    html += "".join(errors(form[name], oob=True) for name in sorted(shown) if name != "protocol")
+    html += get_template_attribute("settings/_fields.html", "slot")(
+        "test_status", form, states, saved, oob=True)
+    return html
 
 
 @bp.post("/fields")
@@ -123,10 +206,9 @@ def fields():
 # -- presentation helpers for the templates -----------------------------------
 
 def input_attrs(field, extra: dict) -> dict:
-    attrs = {"aria-describedby": f"help-{field.name}"}
+    attrs = {"aria-describedby": f"errors-{field.id} help-{field.name}"}
     if field.errors:
         attrs["aria-invalid"] = "true"
-        attrs["aria-describedby"] = f"error-{field.id} help-{field.name}"
     attrs.update(extra)
     return attrs
 
@@ -157,8 +239,8 @@ def test_status_text(state: str) -> str:
             return _("Tested at %(time)s: passed.", time=when)
         return _("Tested at %(time)s: failed.", time=when)
     if name == "changed":
-        return _("Changed since the last test.")
-    return _("Not tested yet.")
+        return _("The settings have changed since the last test.")
+    return _("These settings have not been tested yet.")
 
 
 @bp.record_once
@@ -167,7 +249,6 @@ def register_template_helpers(state):
     # imported macro, which sees globals but no request context.
     state.app.jinja_env.globals.update({
         "help_text": help_text,
-        "guide_anchors": GUIDE_ANCHORS,
         "input_attrs": input_attrs,
         "slot_marker": rules.encode_state,
         "port_note": port_note,
