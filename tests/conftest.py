@@ -6,6 +6,10 @@ from werkzeug.serving import make_server
 
 from webapp import create_app
 
+# Real servers on loopback (SMTP, faulty SMTP, HTTP) and TLS material, for every test.
+from servers import (ca_file, fault_scripts, fault_server, http_server,  # noqa: F401
+                     server_tls, smtp_credentials, smtp_server, tls_ca, unused_port)
+
 CHROMIUM = "/usr/bin/chromium"
 
 

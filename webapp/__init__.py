@@ -43,6 +43,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
+    # Room for the PDF plus the rest of the form; a bigger upload is refused early.
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["MAX_PDF_BYTES"]) + 256 * 1024
     os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
 
     if not app.config.get("SECRET_KEY"):
@@ -59,7 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["store"] = storage.Store(database, storage.keyring(keys))
     app.extensions["store"].init()
 
-    from . import auth, settings as settings_views, guide
+    from . import auth, documents, settings as settings_views, guide
 
     i18n.init_app(app)
     auth.init_app(app)  # before CSRF: a signed-out visitor is sent to sign in first
@@ -67,6 +69,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(settings_views.bp)
     app.register_blueprint(guide.bp)
+    app.register_blueprint(documents.bp)
 
     @app.get("/")
     def index():

@@ -16,6 +16,8 @@ DEFAULTS = {
     "MAIL_ALLOW_PRIVATE": True,
     # Extra CA bundle to trust for mail servers (e.g. a company CA).
     "MAIL_CA_FILE": None,
+    # Largest PDF document that may be emailed, in bytes.
+    "MAX_PDF_BYTES": 10 * 1024 * 1024,
     # One-time sign-in links expire after this many seconds.
     "SIGNIN_LINK_TTL": 3600,
     "BABEL_DEFAULT_TIMEZONE": "UTC",

@@ -4,7 +4,7 @@
 into the texts of the result fragment. Texts name fields through
 placeholders filled with the fields' labels (see fields.fill).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import format_decimal, lazy_gettext as _l
 
@@ -70,8 +70,8 @@ EXPLANATIONS = {
         _l("Use your email provider's public server name, or ask the person who runs Sendwell.")),
     "connection_dropped": Explanation(
         _l("The server closed the connection"),
-        _l("The connection ended before the server confirmed that it had accepted the message, "
-           "so Sendwell cannot count the email as sent."),
+        _l("The server ended the connection before it had accepted the email, so Sendwell "
+           "cannot count the email as sent."),
         _l("Test again. If it happens again, a firewall or antivirus program may be cutting "
            "the connection, or the server may be refusing this computer."),
         troubleshooting=True),
@@ -267,6 +267,13 @@ APP_PASSWORD_INTRO = {
 }
 
 
+def diagnosis_title(code: str | None) -> str:
+    """A diagnosis in a few words, for the send history."""
+    if not code:
+        return ""
+    return str(EXPLANATIONS.get(code, EXPLANATIONS["internal_error"]).title)
+
+
 def explanation_for(diagnosis, protocol: str) -> Explanation:
     code = diagnosis.code
     if code == "certificate_untrusted":
@@ -301,6 +308,27 @@ class ExplainedFailure:
     provider_steps: list[str]
     provider_intro: str | None
     troubleshooting: list[str]
+
+
+@dataclass
+class Report:
+    """What the result fragment shows: the outcome of a test or a send."""
+    invalid: bool = False
+    result: object = None
+    steps: list = field(default_factory=list)
+    failure: ExplainedFailure | None = None
+    success_text: str = ""
+
+
+def report(result, settings, *, deadline_s: float, success_text: str) -> Report:
+    host, port = settings.server
+    return Report(
+        result=result,
+        steps=explain_steps(result),
+        failure=explain_failure(result, protocol=settings.protocol, host=host, port=port,
+                                deadline_s=deadline_s),
+        success_text=success_text,
+    )
 
 
 def step_detail(step) -> str:

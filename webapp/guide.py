@@ -15,10 +15,10 @@ MICROSOFT_365_STEPS = [
     _l("Set %(smtp_host)s to smtp.office365.com and %(smtp_port)s to 587."),
     _l("Enter the full email address of the mailbox in %(username)s and its password in "
        "%(password)s."),
-    _l("Test the settings. If the server answers with 5.7.139, sign-in with SMTP (SMTP AUTH) "
-       "is turned off: ask your Microsoft 365 administrator to turn on Authenticated SMTP for "
-       "this mailbox (Microsoft 365 admin center: Users, Active users, the user, Mail, Manage "
-       "email apps)."),
+    _l("If the test fails with the server's answer 5.7.139, sign-in with SMTP (SMTP AUTH) is "
+       "turned off: ask your Microsoft 365 administrator to turn on Authenticated SMTP for this "
+       "mailbox (Microsoft 365 admin center: Users, Active users, the user, Mail, Manage email "
+       "apps)."),
     _l("If your organization requires multi-factor authentication for every sign-in, Microsoft "
        "may refuse a password from Sendwell even so: ask your administrator which mailbox or "
        "mail relay to use for sending from programs."),

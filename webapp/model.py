@@ -1,5 +1,6 @@
 """The saved mail settings as plain data."""
 from dataclasses import asdict, dataclass, fields
+from urllib.parse import urlsplit
 
 from . import rules
 
@@ -41,6 +42,14 @@ class MailSettings:
         if self.protocol == "HTTP":
             return self.http_reply_to
         return self.reply_to_address or None
+
+    @property
+    def server(self) -> tuple[str, int]:
+        """Host and port the mail goes to, for messages to the user."""
+        if self.protocol == "HTTP":
+            url = urlsplit(self.http_url)
+            return url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+        return self.smtp_host, self.smtp_port
 
     @property
     def destination(self) -> str:

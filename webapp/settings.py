@@ -2,13 +2,12 @@
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from flask import (Blueprint, current_app, flash, get_template_attribute, redirect,
                    render_template, request, url_for)
 from datetime import datetime, timezone
 
+from markupsafe import Markup
 from flask_babel import (format_datetime, format_decimal, format_time, gettext as _,
                          lazy_gettext as _l)
 
@@ -22,6 +21,14 @@ bp = Blueprint("settings", __name__, url_prefix="/<lang>/settings")
 
 def store():
     return current_app.extensions["store"]
+
+
+def delivery_options() -> outbox.DeliveryOptions:
+    # Read per request, so a test can change the configuration of a running app.
+    config = current_app.config
+    return outbox.DeliveryOptions(deadline_s=float(config["MAIL_DEADLINE"]),
+                                  allow_private=bool(config["MAIL_ALLOW_PRIVATE"]),
+                                  cafile=config["MAIL_CA_FILE"])
 
 
 def settings_fingerprint(settings: MailSettings, secret: str | None) -> str:
@@ -111,16 +118,6 @@ def update():
     return render_page(form, saved, test_status(SettingsForm(meta={"csrf": False})), 422)
 
 
-@dataclass
-class Report:
-    """What the result fragment shows."""
-    invalid: bool = False
-    result: object = None
-    steps: list = field(default_factory=list)
-    failure: object = None
-    success_text: str = ""
-
-
 def test_message_text(settings: MailSettings) -> tuple[str, str]:
     if settings.protocol == "HTTP":
         route = settings.http_url
@@ -138,35 +135,24 @@ def test_message_text(settings: MailSettings) -> tuple[str, str]:
     return subject, body
 
 
-def run_test(form: SettingsForm, saved) -> Report:
+def run_test(form: SettingsForm, saved) -> explain.Report:
     """Send a real test email with the settings as typed, and record the outcome."""
     if form.validate():
         secret = form.require_secret(store().secret_for, bool(saved and saved.has_secret))
     if form.errors:
-        return Report(invalid=True)
+        return explain.Report(invalid=True)
     settings = form.settings
     recipient = (form.test_recipient.data or "").strip() or settings.sender
     subject, body = test_message_text(settings)
     message = outbox.compose(settings, to=[recipient], subject=subject, body=body)
-    deadline = float(current_app.config["MAIL_DEADLINE"])
-    result = outbox.send(settings, secret, message, to=[recipient], deadline_s=deadline,
-                         allow_private=current_app.config["MAIL_ALLOW_PRIVATE"],
-                         cafile=current_app.config["MAIL_CA_FILE"])
+    options = delivery_options()
+    result = outbox.send(settings, secret, message, to=[recipient], options=options)
     store().record_test(settings_fingerprint(settings, secret), result.ok)
-    if settings.protocol == "HTTP":
-        url = urlsplit(settings.http_url)
-        host, port = url.hostname, url.port or (443 if url.scheme == "https" else 80)
-    else:
-        host, port = settings.smtp_host, settings.smtp_port
-    return Report(
-        result=result,
-        steps=explain.explain_steps(result),
-        failure=explain.explain_failure(
-            result, protocol=settings.protocol, host=host, port=port, deadline_s=deadline),
+    return explain.report(
+        result, settings, deadline_s=options.deadline_s,
         success_text=_("The test email was sent to %(recipient)s in %(seconds)s seconds.",
                        recipient=recipient,
-                       seconds=format_decimal(result.total_ms / 1000, format="#,##0.0")),
-    )
+                       seconds=format_decimal(result.total_ms / 1000, format="#,##0.0")))
 
 
 @bp.post("/test")
@@ -177,13 +163,14 @@ def test():
     report = run_test(form, saved)
     status = test_status(SettingsForm(meta={"csrf": False}))
     states = slot_states(form, status)
-    html = get_template_attribute("settings/_result.html", "outcome")(report)
     errors = get_template_attribute("settings/_fields.html", "errors")
     shown = rules.visible_fields(states) | {"test_recipient"}
-    html += "".join(errors(form[name], oob=True) for name in sorted(shown) if name != "protocol")
-    html += get_template_attribute("settings/_fields.html", "slot")(
-        "test_status", form, states, saved, oob=True)
-    return html
+    return Markup("").join([
+        get_template_attribute("settings/_result.html", "outcome")(report),
+        *(errors(form[name], oob=True) for name in sorted(shown) if name != "protocol"),
+        get_template_attribute("settings/_fields.html", "slot")(
+            "test_status", form, states, saved, oob=True),
+    ])
 
 
 @bp.post("/fields")
@@ -199,8 +186,7 @@ def fields():
     changed = rules.changed_slots(states, set(request.form.getlist("shown")))
     saved = store().saved()
     render_slot = get_template_attribute("settings/_fields.html", "slot")
-    html = "".join(render_slot(name, form, states, saved, oob=True) for name in changed)
-    return html, 200
+    return Markup("").join(render_slot(name, form, states, saved, oob=True) for name in changed)
 
 
 # -- presentation helpers for the templates -----------------------------------

@@ -40,6 +40,18 @@ CREATE TABLE IF NOT EXISTS signin_tokens (
     token_hash TEXT PRIMARY KEY,
     expires_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sends (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    protocol TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    diagnosis TEXT,
+    reply TEXT
+);
 """
 
 KEEP_TEST_RUNS = 50
@@ -90,6 +102,21 @@ class SavedSettings:
     settings: MailSettings
     has_secret: bool
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class SendRecord:
+    """One emailed document. Nothing about the password is ever recorded."""
+    at: datetime
+    recipients: list[str]
+    subject: str
+    filename: str
+    size: int
+    protocol: str
+    ok: bool
+    diagnosis: str | None = None   # the diagnosis code on failure
+    reply: str | None = None       # the server's words on failure, shortened
+    id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -204,6 +231,29 @@ class Store:
             row = conn.execute("SELECT ok, at FROM test_runs WHERE fingerprint = ?",
                                (fingerprint,)).fetchone()
         return TestRun(ok=bool(row[0]), at=datetime.fromisoformat(row[1])) if row else None
+
+    # -- the send log ---------------------------------------------------------
+
+    def record_send(self, record: SendRecord) -> SendRecord:
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO sends (at, recipients, subject, filename, size, protocol, ok,"
+                " diagnosis, reply) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.at.isoformat(), json.dumps(record.recipients), record.subject,
+                 record.filename, record.size, record.protocol, int(record.ok),
+                 record.diagnosis, record.reply))
+        return SendRecord(**{**record.__dict__, "id": cursor.lastrowid})
+
+    def sends(self, limit: int = 200) -> list[SendRecord]:
+        """The latest sends, newest first."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT id, at, recipients, subject, filename, size, protocol, ok, diagnosis,"
+                " reply FROM sends ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [SendRecord(id=row[0], at=datetime.fromisoformat(row[1]),
+                           recipients=json.loads(row[2]), subject=row[3], filename=row[4],
+                           size=row[5], protocol=row[6], ok=bool(row[7]), diagnosis=row[8],
+                           reply=row[9]) for row in rows]
 
     # -- administrator ------------------------------------------------------
 

@@ -1,0 +1,209 @@
+"""Email a PDF document with the saved settings, and the history of sends."""
+import re
+from datetime import datetime, timezone
+
+from flask import (Blueprint, current_app, get_template_attribute, render_template, request)
+from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import StringField, TextAreaField
+
+from . import explain, outbox, validation
+from .fields import fill
+from .mail.message import safe_filename
+from .settings import delivery_options
+from .storage import SendRecord
+
+bp = Blueprint("documents", __name__, url_prefix="/<lang>/documents")
+
+MAX_RECIPIENTS = 50
+MAX_SUBJECT = 200
+MAX_MESSAGE = 20000
+
+DOCUMENT_LABELS = {
+    "recipients": _l("Recipients"),
+    "subject": _l("Subject"),
+    "message": _l("Message"),
+    "document": _l("PDF document"),
+}
+DOCUMENT_HELP = {
+    "recipients": _l("One or more email addresses, separated by commas or on separate lines."),
+    "subject": _l("The subject line of the email."),
+    "message": _l("The text of the email. The document is attached to it."),
+    "document": _l("A PDF file of at most %(size)s."),
+}
+DOCUMENT_MESSAGES = {
+    "not_pdf": _l("This file is not a PDF document. Choose a PDF file."),
+    "too_large": _l("This file is larger than %(size)s. Choose a smaller file."),
+    "empty_file": _l("Choose the PDF document to send."),
+    "too_many": _l("Enter at most %(max)s addresses."),
+    "control": _l("Control characters are not allowed here."),
+    "secret_lost": _l("The saved password can no longer be used. Enter it again in the email "
+                      "settings and save them."),
+}
+
+
+def store():
+    return current_app.extensions["store"]
+
+
+def file_size(size: int) -> str:
+    megabytes = size / (1024 * 1024)
+    if megabytes >= 1:
+        return _("%(size)s MB", size=format_decimal(megabytes, format="#,##0.#"))
+    return _("%(size)s KB", size=format_decimal(max(1, round(size / 1024)), format="#,##0"))
+
+
+class DocumentForm(FlaskForm):
+    recipients = TextAreaField(DOCUMENT_LABELS["recipients"])
+    subject = StringField(DOCUMENT_LABELS["subject"])
+    message = TextAreaField(DOCUMENT_LABELS["message"])
+    document = FileField(DOCUMENT_LABELS["document"])
+
+    # Filled by validate().
+    recipient_list: list[str]
+    pdf: bytes
+    filename: str
+
+    def _fail(self, field, code: str, **facts) -> None:
+        field.errors.append(fill(DOCUMENT_MESSAGES[code], **facts))
+
+    def validate(self, extra_validators=None) -> bool:
+        from .forms import message as field_message
+
+        super().validate(extra_validators)
+        self.recipient_list = []
+        raw = [part.strip() for part in re.split(r"[,;\n]+", self.recipients.data or "")]
+        raw = [part for part in raw if part]
+        if not raw:
+            self.recipients.errors.append(field_message("required"))
+        elif len(raw) > MAX_RECIPIENTS:
+            self._fail(self.recipients, "too_many", max=MAX_RECIPIENTS)
+        for part in raw:
+            try:
+                address = validation.address(part)
+            except validation.Invalid as invalid:
+                self.recipients.errors.append(f"{part}: {field_message(invalid.code, **invalid.facts)}")
+                continue
+            if address not in self.recipient_list:
+                self.recipient_list.append(address)
+
+        subject = (self.subject.data or "").strip()
+        try:
+            if not subject:
+                raise validation.Invalid("required")
+            validation.header_safe(subject, MAX_SUBJECT)
+        except validation.Invalid as invalid:
+            self.subject.errors.append(field_message(invalid.code, **invalid.facts))
+        self.subject.data = subject
+
+        body = self.message.data or ""
+        if not body.strip():
+            self.message.errors.append(field_message("required"))
+        elif re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", body):
+            self._fail(self.message, "control")
+        elif len(body) > MAX_MESSAGE:
+            self.message.errors.append(field_message("too_long", max=MAX_MESSAGE))
+
+        self.pdf, self.filename = b"", ""
+        upload = self.document.data
+        limit = int(current_app.config["MAX_PDF_BYTES"])
+        if upload is None or not getattr(upload, "filename", ""):
+            self._fail(self.document, "empty_file")
+        else:
+            data = upload.read(limit + 1)
+            if len(data) > limit:
+                self._fail(self.document, "too_large", size=file_size(limit))
+            elif not looks_like_pdf(data):
+                self._fail(self.document, "not_pdf")
+            else:
+                self.pdf = data
+                name = safe_filename(upload.filename, fallback="document.pdf")
+                self.filename = name if name.lower().endswith(".pdf") else f"{name}.pdf"
+        return not self.errors
+
+
+def looks_like_pdf(data: bytes) -> bool:
+    """A PDF by its content: the %PDF- header near the start and %%EOF near the end."""
+    return b"%PDF-" in data[:1024] and b"%%EOF" in data[-2048:]
+
+
+def history_rows():
+    return store().sends()
+
+
+def page_context(form, report=None):
+    saved = store().saved()
+    return {
+        "form": form,
+        "saved": saved,
+        "report": report,
+        "sends": history_rows()[:10],
+        "max_size": file_size(int(current_app.config["MAX_PDF_BYTES"])),
+        "document_help": DOCUMENT_HELP,
+    }
+
+
+@bp.get("")
+def page():
+    return render_template("documents/page.html", **page_context(DocumentForm()))
+
+
+def send_document(form: DocumentForm):
+    """Validate, send with the saved settings, record the outcome. Returns the report."""
+    saved = store().saved()
+    if not form.validate():
+        return explain.Report(invalid=True)
+    settings = saved.settings
+    secret = store().secret_for(settings.destination)
+    if settings.protocol == "SMTP" and settings.username and not secret:
+        form.document.errors.append(fill(DOCUMENT_MESSAGES["secret_lost"]))
+        return explain.Report(invalid=True)
+    message = outbox.compose(settings, to=form.recipient_list, subject=form.subject.data,
+                             body=form.message.data,
+                             attachments=[(form.filename, form.pdf, "application/pdf")])
+    options = delivery_options()
+    result = outbox.send(settings, secret, message, to=form.recipient_list, options=options)
+    diagnosis = result.diagnosis
+    store().record_send(SendRecord(
+        at=datetime.now(timezone.utc), recipients=form.recipient_list,
+        subject=form.subject.data, filename=form.filename, size=len(form.pdf),
+        protocol=settings.protocol, ok=result.ok,
+        diagnosis=diagnosis.code if diagnosis else None,
+        reply=diagnosis.reply_text if diagnosis else None))
+    sent_to = ", ".join(form.recipient_list)
+    return explain.report(
+        result, settings, deadline_s=options.deadline_s,
+        success_text=_("%(file)s was sent to %(recipients)s.", file=form.filename,
+                       recipients=sent_to))
+
+
+@bp.post("")
+def send():
+    form = DocumentForm()
+    if store().saved() is None:
+        return render_template("documents/page.html", **page_context(form)), 409
+    report = send_document(form)
+    if request.headers.get("HX-Request"):
+        outcome = get_template_attribute("settings/_result.html", "outcome")
+        parts = get_template_attribute("documents/_parts.html", "parts")
+        return outcome(report) + parts(form, history_rows()[:10])
+    code = 422 if report.invalid else 200
+    return render_template("documents/page.html", **page_context(form, report)), code
+
+
+@bp.get("/history")
+def history():
+    return render_template("documents/history.html", sends=history_rows())
+
+
+@bp.record_once
+def register_template_helpers(state):
+    state.app.jinja_env.globals.update({"file_size": file_size,
+                                        "diagnosis_title": explain.diagnosis_title})
+
+    @state.app.context_processor
+    def email_action():
+        # The Email action appears once settings are saved.
+        from .auth import signed_in
+        return {"has_saved_settings": signed_in() and store().saved() is not None}
