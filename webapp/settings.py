@@ -152,7 +152,7 @@ def run_test(form: SettingsForm, saved) -> explain.Report:
         result, settings, deadline_s=options.deadline_s,
         success_text=_("The test email was sent to %(recipient)s in %(seconds)s seconds.",
                        recipient=recipient,
-                       seconds=format_decimal(result.total_ms / 1000, format="#,##0.0")))
+                       seconds=format_decimal(result.total_ms / 1000, format="#,##0.00")))
 
 
 @bp.post("/test")
