@@ -203,3 +203,18 @@ def test_a_secret_that_no_longer_decrypts_asks_for_the_password_again(
     html = send(auth_client).get_data(as_text=True)
     assert "The saved password can no longer be used." in text_of(html)
     assert server.received == []
+
+
+def test_an_upload_far_over_the_limit_is_refused_in_place(auth_client, app, smtp_server,
+                                                          server_tls, smtp_credentials):
+    app.config["MAX_PDF_BYTES"] = 4096
+    app.config["MAX_CONTENT_LENGTH"] = 8192
+    server = smtp_server(tls_context=server_tls.valid, require_starttls=True, login=True)
+    save_smtp(auth_client, server, smtp_credentials)
+    response = send(auth_client, pdf=b"%PDF-1.4\n" + b"0" * 50_000 + b"\n%%EOF\n")
+    assert response.status_code == 200
+    assert response.headers["HX-Retarget"] == "#send-result"
+    assert "This file is larger than 4 KB." in response.get_data(as_text=True)
+    plain = send(auth_client, headers={}, pdf=b"%PDF-1.4\n" + b"0" * 50_000 + b"\n%%EOF\n")
+    assert plain.status_code == 413 and "This file is larger than 4 KB." in plain.get_data(as_text=True)
+    assert server.received == []

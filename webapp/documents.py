@@ -3,7 +3,7 @@ import re
 from datetime import datetime, timezone
 
 from flask import (Blueprint, current_app, get_template_attribute, render_template, request)
-from flask_babel import format_decimal, gettext as _, lazy_gettext as _l
+from flask_babel import format_decimal, gettext as _, lazy_gettext as _l, ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import StringField, TextAreaField
@@ -36,7 +36,6 @@ DOCUMENT_MESSAGES = {
     "not_pdf": _l("This file is not a PDF document. Choose a PDF file."),
     "too_large": _l("This file is larger than %(size)s. Choose a smaller file."),
     "empty_file": _l("Choose the PDF document to send."),
-    "too_many": _l("Enter at most %(max)s addresses."),
     "control": _l("Control characters are not allowed here."),
     "secret_lost": _l("The saved password can no longer be used. Enter it again in the email "
                       "settings and save them."),
@@ -78,7 +77,9 @@ class DocumentForm(FlaskForm):
         if not raw:
             self.recipients.errors.append(field_message("required"))
         elif len(raw) > MAX_RECIPIENTS:
-            self._fail(self.recipients, "too_many", max=MAX_RECIPIENTS)
+            self.recipients.errors.append(ngettext(
+                "Enter at most %(num)d address.", "Enter at most %(num)d addresses.",
+                MAX_RECIPIENTS))
         for part in raw:
             try:
                 address = validation.address(part)
@@ -190,6 +191,16 @@ def send():
         return outcome(report) + parts(form, history_rows()[:10])
     code = 422 if report.invalid else 200
     return render_template("documents/page.html", **page_context(form, report)), code
+
+
+@bp.app_errorhandler(413)
+def upload_too_large(error):
+    """An upload far over the limit is cut off before it is read: say so in place."""
+    text = fill(DOCUMENT_MESSAGES["too_large"], size=file_size(int(current_app.config["MAX_PDF_BYTES"])))
+    if request.headers.get("HX-Request"):
+        fragment = render_template("documents/_too_large.html", text=text)
+        return fragment, 200, {"HX-Retarget": "#send-result", "HX-Reswap": "innerHTML"}
+    return render_template("error.html", reason="too_large", text=text), 413
 
 
 @bp.get("/history")

@@ -20,7 +20,7 @@ STEP_TITLES = {
     "login": _l("Sign in to the server"),
     "sender": _l("Sender"),
     "recipient": _l("Recipient"),
-    "message": _l("Message"),
+    "message": _l("Send the message"),
     "request": _l("Send the request"),
     "response": _l("Server's answer"),
 }
