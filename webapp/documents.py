@@ -27,7 +27,8 @@ DOCUMENT_LABELS = {
     "document": _l("PDF document"),
 }
 DOCUMENT_HELP = {
-    "recipients": _l("One or more email addresses, separated by commas or on separate lines."),
+    "recipients": _l("One or more email addresses, separated by commas, semicolons or line "
+                      "breaks."),
     "subject": _l("The subject line of the email."),
     "message": _l("The text of the email. The document is attached to it."),
     "document": _l("A PDF file of at most %(size)s."),
