@@ -138,3 +138,13 @@ def test_session_cookie_is_httponly_and_lax(app, client, store):
     response = client.get(f"/signin/{token}")
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_static_files_are_versioned_and_cached_for_long(client):
+    html = client.get("/en/guide").get_data(as_text=True)
+    css = re.search(r'href="(/static/app\.css\?v=[0-9a-f]{12})"', html).group(1)
+    assert re.search(r'src="/static/app\.js\?v=[0-9a-f]{12}"', html)
+    response = client.get(css)
+    assert response.status_code == 200
+    assert "max-age=31536000" in response.headers["Cache-Control"]
+    assert "no-store" in client.get("/en/guide").headers["Cache-Control"]

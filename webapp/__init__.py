@@ -1,4 +1,5 @@
 """Sendwell: set up how your software sends email, test it, use it."""
+import hashlib
 import os
 
 from flask import Flask, redirect, render_template, url_for
@@ -70,6 +71,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(settings_views.bp)
     app.register_blueprint(guide.bp)
     app.register_blueprint(documents.bp)
+
+    static_versions: dict[str, str] = {}
+
+    @app.url_defaults
+    def version_static_files(endpoint, values):
+        # Static files are cached for a year; the content hash in the URL
+        # makes a changed file a new URL.
+        if endpoint == "static" and "filename" in values:
+            name = values["filename"]
+            if name not in static_versions:
+                path = os.path.join(app.static_folder, name)
+                try:
+                    with open(path, "rb") as f:
+                        static_versions[name] = hashlib.sha256(f.read()).hexdigest()[:12]
+                except OSError:
+                    static_versions[name] = "0"
+            values["v"] = static_versions[name]
 
     @app.get("/")
     def index():
