@@ -1,6 +1,8 @@
 """Sign-in, languages and security headers, through the Flask test client."""
 import json
+import os
 import re
+import stat
 
 import pytest
 from werkzeug.security import check_password_hash
@@ -148,3 +150,24 @@ def test_static_files_are_versioned_and_cached_for_long(client):
     assert response.status_code == 200
     assert "max-age=31536000" in response.headers["Cache-Control"]
     assert "no-store" in client.get("/en/guide").headers["Cache-Control"]
+
+
+def test_rotate_key_command_replaces_the_key_file(app, auth_client, store):
+    auth_client.post("/en/settings", data={
+        "csrf_token": auth_client.csrf_token, "protocol": "SMTP", "smtp_host": "smtp.example.com",
+        "smtp_port": "587", "username": "a@example.com", "password": "rotate-me-pw",
+        "action": "update"})
+    destination = store.saved().settings.destination
+    key_file = os.path.join(app.instance_path, "fernet.key")
+    with open(key_file, "rb") as f:
+        old = f.read()
+    result = app.test_cli_runner().invoke(args=["rotate-key"])
+    assert "Re-encrypted 1 stored secret(s)" in result.output
+    with open(key_file, "rb") as f:
+        new = f.read()
+    assert new != old and len(new.split()) == 1
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    # A fresh start reads the new key and still has the password.
+    from webapp import create_app
+    again = create_app({"TESTING": True, "INSTANCE_PATH": app.instance_path, "SECRET_KEY": "x"})
+    assert again.extensions["store"].secret_for(destination) == "rotate-me-pw"

@@ -119,3 +119,16 @@ def test_signin_token_works_once(store):
 
 def test_database_file_is_private(store):
     assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
+
+
+def test_rotation_reencrypts_under_the_new_key(store, tmp_path):
+    store.save(SMTP, PASSWORD)
+    before = raw_bytes(store)
+    new = Fernet.generate_key()
+    old_key = storage.read_keys(str(tmp_path / "fernet.key"))
+    assert store.reencrypt(storage.keyring([new, *old_key])) == 1
+    only_new = storage.Store(store.path, storage.keyring([new]))
+    assert only_new.secret_for(SMTP.destination) == PASSWORD
+    only_old = storage.Store(store.path, storage.keyring(old_key))
+    assert only_old.secret_for(SMTP.destination) is None
+    assert raw_bytes(store) != before

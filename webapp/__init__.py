@@ -55,18 +55,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     if fernet_keys:
         keys = [k.strip().encode() for k in str(fernet_keys).split(",") if k.strip()]
     else:
-        keys = [storage.load_or_create_key(os.path.join(app.instance_path, "fernet.key"))]
+        key_file = os.path.join(app.instance_path, "fernet.key")
+        storage.load_or_create_key(key_file)
+        keys = storage.read_keys(key_file)
     database = app.config["DATABASE"]
     if not os.path.isabs(database):
         database = os.path.join(app.instance_path, database)
     app.extensions["store"] = storage.Store(database, storage.keyring(keys))
     app.extensions["store"].init()
 
-    from . import auth, documents, settings as settings_views, guide
+    from . import auth, documents, limits, settings as settings_views, guide
 
     i18n.init_app(app)
     auth.init_app(app)  # before CSRF: a signed-out visitor is sent to sign in first
     csrf.init_app(app)
+    limits.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(settings_views.bp)
     app.register_blueprint(guide.bp)

@@ -10,6 +10,7 @@ from wtforms import StringField, TextAreaField
 
 from . import explain, outbox, validation
 from .fields import fill
+from .limits import limit
 from .mail.message import safe_filename
 from .settings import delivery_options
 from .storage import SendRecord
@@ -181,6 +182,7 @@ def send_document(form: DocumentForm):
 
 
 @bp.post("")
+@limit("RATELIMIT_SEND")
 def send():
     form = DocumentForm()
     if store().saved() is None:
@@ -199,7 +201,7 @@ def upload_too_large(error):
     """An upload far over the limit is cut off before it is read: say so in place."""
     text = fill(DOCUMENT_MESSAGES["too_large"], size=file_size(int(current_app.config["MAX_PDF_BYTES"])))
     if request.headers.get("HX-Request"):
-        fragment = render_template("documents/_too_large.html", text=text)
+        fragment = render_template("_message.html", text=text)
         return fragment, 200, {"HX-Retarget": "#send-result", "HX-Reswap": "innerHTML"}
     return render_template("error.html", reason="too_large", text=text), 413
 

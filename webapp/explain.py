@@ -152,6 +152,13 @@ EXPLANATIONS = {
            "your password."),
         _l("Test again in a few minutes. If it keeps happening, try port 465 or ask your email "
            "provider.")),
+    "starttls_injection": Explanation(
+        _l("The connection was tampered with"),
+        _l("Right after agreeing to switch to encryption, more unencrypted data arrived. That is "
+           "how an attacker slips fake answers into a connection, so Sendwell stopped before "
+           "sending your password."),
+        _l("Test again. If it happens again, something on this network interferes with email: "
+           "try port 465 or another network, and tell whoever runs the network.")),
     "auth_not_offered": Explanation(
         _l("The server does not offer a sign-in here"),
         _l("You entered a username, but the server offers no way to sign in on this "

@@ -12,6 +12,7 @@ from flask_babel import (format_datetime, format_decimal, format_time, gettext a
                          lazy_gettext as _l)
 
 from . import explain, outbox, rules
+from .limits import limit
 from .fields import fill, help_text
 from .forms import SettingsForm
 from .model import MailSettings
@@ -156,6 +157,7 @@ def run_test(form: SettingsForm, saved) -> explain.Report:
 
 
 @bp.post("/test")
+@limit("RATELIMIT_TEST")
 def test():
     """HTMX: run a test; the result goes in place, field messages and status out of band."""
     form = SettingsForm()

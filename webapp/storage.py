@@ -93,6 +93,23 @@ def keyring(keys: list[bytes]) -> MultiFernet:
     return MultiFernet([Fernet(k) for k in keys])
 
 
+def read_keys(path: str) -> list[bytes]:
+    """A key file holds one key a line, newest first (more than one only mid-rotation)."""
+    with open(path, "rb") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def write_keys(path: str, keys: list[bytes]) -> None:
+    """Replace the key file atomically, readable by its owner only."""
+    tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(b"".join(key + b"\n" for key in keys))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -196,6 +213,21 @@ class Store:
         if row is None or row[0] != destination:
             return None
         return self._decrypt(row[1], destination)
+
+    def reencrypt(self, keys: MultiFernet) -> int:
+        """Encrypt the stored secret under the first of `keys`; returns how many were."""
+        with self._transaction() as conn:
+            row = conn.execute("SELECT secret FROM settings WHERE id = 1").fetchone()
+            if not row or not row[0]:
+                self._keys = keys
+                return 0
+            try:
+                token = keys.rotate(bytes(row[0]))
+            except InvalidToken:
+                return 0  # unreadable under every key: it stays as it is, and is asked for again
+            conn.execute("UPDATE settings SET secret = ? WHERE id = 1", (token,))
+        self._keys = keys
+        return 1
 
     def save(self, settings: MailSettings, secret: str | None) -> None:
         destination = settings.destination

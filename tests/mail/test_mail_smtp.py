@@ -528,3 +528,20 @@ def test_ehlo_refused_falls_back_to_helo(fault_server, fault_scripts):
     result = deliver(local(server.port, "opportunistic"))
     assert result.ok, result.diagnosis
     assert any(c.upper().startswith("HELO ") for c in server.commands)
+
+
+@pytest.mark.parametrize("verify_tls", [True, False])
+def test_plain_text_injected_after_starttls_stops_before_auth(fault_server, fault_scripts, verify_tls):
+    # A man in the middle answers STARTTLS and plants a reply for after the handshake.
+    server = fault_server(fault_scripts.smtp(
+        ehlo=("fault.test", "STARTTLS", "AUTH PLAIN LOGIN"),
+        replies={"STARTTLS": ["220 2.0.0 Ready to start TLS\r\n235 2.7.0 Authentication successful"]}))
+    dest = SmtpDestination("127.0.0.1", server.port, "starttls", verify_tls=verify_tls,
+                           username="sender@example.com", password="secret-pw-1")
+    result = smtp.send(dest, build_message(from_address="sender@example.com", to=["to@example.com"],
+                                           subject="s", body="b"),
+                       envelope_from="sender@example.com", envelope_to=["to@example.com"],
+                       deadline_s=3)
+    assert not result.ok
+    assert (result.diagnosis.code, result.diagnosis.step) == ("starttls_injection", "starttls")
+    assert not any(command.upper().startswith("AUTH") for command in server.commands)

@@ -101,6 +101,9 @@ class _LineRecorder:
         self.lines.append(line)
         return line
 
+    def peek(self, size: int = 0) -> bytes:
+        return self._reader.peek(size)
+
     def close(self) -> None:
         self._reader.close()
 
@@ -339,6 +342,11 @@ class _Session:
                     step.fail("starttls_refused", reply_code=code, reply_text=reply)
                 step.ok = False  # opportunistic: recorded, then carry on in plain text
                 return
+            if self._plain_text_waiting():
+                # Bytes after the 220 were sent before encryption: a man in the
+                # middle planting answers for after the handshake (the STARTTLS
+                # injection attacks). Discarding them would do; stopping says so.
+                step.fail("starttls_injection")
         with self._step("tls") as step:
             context = _net.tls_context(verify=self.dest.verify_tls, cafile=self.cafile)
             self.sock = context.wrap_socket(client.sock, server_hostname=self.dest.host,
@@ -357,6 +365,20 @@ class _Session:
             client.esmtp_features = {}
             client.does_esmtp = False
         self._ehlo()
+
+    def _plain_text_waiting(self) -> bool:
+        """Whether the server sent anything after its reply to STARTTLS."""
+        reader, sock = self.client.file, self.client.sock
+        if reader is None:
+            return False
+        timeout = sock.gettimeout()
+        sock.settimeout(0)  # look without waiting: peek reads only what has arrived
+        try:
+            return bool(reader.peek(1))
+        except (BlockingIOError, InterruptedError):
+            return False
+        finally:
+            sock.settimeout(timeout)
 
     def _login(self) -> None:
         client = self.client

@@ -1,0 +1,70 @@
+-- wrk script for bench/run.py: one request shape per run, every response
+-- checked, a one-line JSON summary at the end. The same script serves the
+-- baseline and Sendwell, so both carry the same load-generator overhead.
+--
+-- Settings come from the environment:
+--   BENCH_METHOD      GET (default) or POST
+--   BENCH_BODY        request body
+--   BENCH_HEADERS     extra headers, one "Name: value" per line
+--   BENCH_EXPECT      a string every good response must contain (status 200 too)
+--   BENCH_STOP_AFTER  stop after this many responses (per wrk thread)
+
+local method = os.getenv("BENCH_METHOD") or "GET"
+local body = os.getenv("BENCH_BODY")
+local expect = os.getenv("BENCH_EXPECT")
+if expect == "" then expect = nil end
+local stop_after = tonumber(os.getenv("BENCH_STOP_AFTER") or "")
+
+wrk.method = method
+if body and body ~= "" then wrk.body = body end
+for line in (os.getenv("BENCH_HEADERS") or ""):gmatch("[^\n]+") do
+  local name, value = line:match("^([^:]+):%s*(.*)$")
+  if name then wrk.headers[name] = value end
+end
+
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  responses = 0
+  bad = 0
+  first_bad = ""
+end
+
+function response(status, headers, response_body)
+  responses = responses + 1
+  if status ~= 200 or (expect and not string.find(response_body or "", expect, 1, true)) then
+    bad = bad + 1
+    if first_bad == "" then
+      first_bad = status .. " " .. string.sub(response_body or "", 1, 160)
+    end
+  end
+  if stop_after and responses >= stop_after then
+    wrk.thread:stop()
+  end
+end
+
+local function clean(text)
+  return (text:gsub('[%c"\\]', " "))
+end
+
+function done(summary, latency, requests)
+  local total_responses, total_bad, sample = 0, 0, ""
+  for _, thread in ipairs(threads) do
+    total_responses = total_responses + thread:get("responses")
+    total_bad = total_bad + thread:get("bad")
+    if sample == "" then sample = thread:get("first_bad") end
+  end
+  local errors = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests": %d, "duration_us": %d, "responses": %d, "bad": %d, '
+      .. '"socket_errors": %d, "timeouts": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, '
+      .. '"max_us": %d, "first_bad": "%s"}\n',
+    summary.requests, summary.duration, total_responses, total_bad,
+    errors.connect + errors.read + errors.write, errors.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
+    clean(sample)))
+end
