@@ -42,8 +42,14 @@ function response(status, headers, response_body)
       first_bad = status .. " " .. string.sub(response_body or "", 1, 160)
     end
   end
-  if stop_after and responses >= stop_after then
+  if stop_after and responses == stop_after then
     wrk.thread:stop()
+    -- wrk's main thread sleeps for the whole -d duration; SIGINT ends that
+    -- sleep, and wrk then reports as usual.
+    local stat = io.open("/proc/self/stat")
+    local pid = stat and stat:read("*n")
+    if stat then stat:close() end
+    if pid then os.execute("kill -INT " .. pid) end
   end
 end
 

@@ -14,11 +14,14 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
-def app(tmp_path):
+def app(tmp_path, ca_file):  # noqa: F811 - the fixture above, asked for by name
     app = create_app({
         "TESTING": True,
         "INSTANCE_PATH": str(tmp_path / "instance"),
         "SECRET_KEY": "test-secret-key",
+        # The test CA is trusted the way a company CA would be: through the setting.
+        "MAIL_CA_FILE": ca_file,
+        "MAIL_DEADLINE": 3.0,
     })
     yield app
 

@@ -1,26 +1,15 @@
 """Emailing a PDF document with the saved settings, and the history of sends."""
 import email
 import email.policy
-import html as htmlmod
 import io
 import re
 
 import pytest
 
-HX = {"HX-Request": "true"}
+from helpers import HX, text_of
+
 PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n"
        + b"0" * 2000 + b"\n%%EOF\n")
-
-
-@pytest.fixture
-def app(app, ca_file):
-    app.config["MAIL_CA_FILE"] = ca_file
-    app.config["MAIL_DEADLINE"] = 3.0
-    return app
-
-
-def text_of(html: str) -> str:
-    return htmlmod.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
 
 
 def save_smtp(client, server, credentials, **extra):

@@ -5,7 +5,8 @@ import io
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-HX = {"HX-Request": "true"}
+from helpers import HX
+
 LANGS = ["en", "sl", "sw", "it", "ja", "es"]
 HOSTILE = [
     "", " ", "a@example.com", "a@example.com, b@example.com", "a@example.com\r\nBcc: v@example.com",

@@ -12,26 +12,9 @@ import time
 
 import pytest
 
-HX = {"HX-Request": "true"}
+from helpers import HX, post, smtp_form
+
 PASSWORD = "Sekr1t-Pässword-never-shown"
-
-
-@pytest.fixture
-def app(app, ca_file):
-    app.config["MAIL_CA_FILE"] = ca_file
-    app.config["MAIL_DEADLINE"] = 3.0
-    return app
-
-
-def post(client, path, data, headers=HX):
-    return client.post(path, data={"csrf_token": client.csrf_token, **data}, headers=headers)
-
-
-def smtp_form(server, credentials, **extra):
-    return {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
-            "smtp_security": "starttls", "username": credentials.user,
-            "password": credentials.password, **extra}
-
 
 def secret_forms(secret: str) -> list[str]:
     raw = secret.encode()

@@ -7,31 +7,9 @@ import re
 import pytest
 from flask_babel import force_locale, gettext
 
+from helpers import HX, post, smtp_form, text_of
 from webapp.explain import EXPLANATIONS
 
-HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def app(app, ca_file):
-    # The test CA is trusted the way a company CA would be: through the setting.
-    app.config["MAIL_CA_FILE"] = ca_file
-    app.config["MAIL_DEADLINE"] = 3.0
-    return app
-
-
-def post(client, path, data, headers=HX):
-    return client.post(path, data={"csrf_token": client.csrf_token, **data}, headers=headers)
-
-
-def smtp_form(server, credentials, **extra):
-    return {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
-            "smtp_security": "starttls", "username": credentials.user,
-            "password": credentials.password, **extra}
-
-
-def text_of(html: str) -> str:
-    return htmlmod.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
 
 
 def test_successful_test_lists_every_step_and_what_the_server_received(
@@ -92,7 +70,7 @@ def test_refused_login_names_the_step_and_explains_in_the_page_language(
         step = gettext("Sign in to the server")
         title = gettext("The server refused the username or password")
     assert (lang == "en") == (title == "The server refused the username or password")
-    assert f'data-step="login"' in html
+    assert 'data-step="login"' in html
     assert htmlmod.escape(title, quote=False) in html or title in htmlmod.unescape(html)
     assert step in htmlmod.unescape(html)
     # The server's own words, escaped.

@@ -3,9 +3,9 @@ import re
 
 import pytest
 
-from webapp.model import MailSettings
+from helpers import HX, post
 
-HX = {"HX-Request": "true"}
+
 PASSWORD = "pa55-w0rd-never-shown"
 
 VALID_SMTP = {
@@ -15,10 +15,6 @@ VALID_SMTP = {
     "username": "accounts@example.com",
     "password": PASSWORD,
 }
-
-
-def post(client, path, data, headers=None):
-    return client.post(path, data={"csrf_token": client.csrf_token, **data}, headers=headers or {})
 
 
 def markers(html):
@@ -272,7 +268,6 @@ def test_validation_messages_are_localized(auth_client):
 
 
 def test_test_status_resets_on_any_change(auth_client, store, app):
-    from webapp.forms import SettingsForm
     from webapp.settings import settings_fingerprint
 
     post(auth_client, "/en/settings", {**VALID_SMTP, "action": "update"})

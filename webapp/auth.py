@@ -3,7 +3,7 @@ import os
 
 import click
 from cryptography.fernet import Fernet
-from flask import (Blueprint, current_app, flash, g, redirect, render_template, request,
+from flask import (Blueprint, current_app, flash, redirect, render_template, request,
                    session, url_for)
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm

@@ -154,9 +154,9 @@ EXPLANATIONS = {
            "provider.")),
     "starttls_injection": Explanation(
         _l("The connection was tampered with"),
-        _l("Right after agreeing to switch to encryption, more unencrypted data arrived. That is "
-           "how an attacker slips fake answers into a connection, so Sendwell stopped before "
-           "sending your password."),
+        _l("Right after the server agreed to switch to encryption, more unencrypted data "
+           "arrived. That is how an attacker slips fake answers into a connection, so Sendwell "
+           "stopped before sending your password."),
         _l("Test again. If it happens again, something on this network interferes with email: "
            "try port 465 or another network, and tell whoever runs the network.")),
     "auth_not_offered": Explanation(

@@ -7,13 +7,6 @@ pytestmark = pytest.mark.browser
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
-@pytest.fixture
-def app(app, ca_file):
-    app.config["MAIL_CA_FILE"] = ca_file
-    app.config["MAIL_DEADLINE"] = 2.0
-    return app
-
-
 def fill_smtp(page, port, security="starttls"):
     page.locator("#smtp_host").fill("127.0.0.1")
     page.locator("#smtp_port").fill(str(port))

@@ -138,7 +138,7 @@ def _pinned_pool_classes(tracker: _Tracker):
     vetted, not to a fresh lookup of the name (DNS rebinding), while the
     Host header, SNI and certificate check still use the name."""
 
-    class PinnedHTTPConnection(HTTPConnection):
+    class Pinned:
         def _new_conn(self):
             return tracker.open_socket()
 
@@ -150,17 +150,11 @@ def _pinned_pool_classes(tracker: _Tracker):
                 raise
             tracker.connected(self.sock)
 
-    class PinnedHTTPSConnection(HTTPSConnection):
-        def _new_conn(self):
-            return tracker.open_socket()
+    class PinnedHTTPConnection(Pinned, HTTPConnection):
+        pass
 
-        def connect(self):
-            try:
-                super().connect()
-            except BaseException as exc:
-                tracker.failed(exc)
-                raise
-            tracker.connected(self.sock)
+    class PinnedHTTPSConnection(Pinned, HTTPSConnection):
+        pass
 
     class PinnedHTTPConnectionPool(HTTPConnectionPool):
         ConnectionCls = PinnedHTTPConnection
