@@ -20,3 +20,12 @@ def smtp_form(server, credentials, **extra):
 def text_of(html: str) -> str:
     """What a reader sees: the text without tags, whitespace collapsed."""
     return htmlmod.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
+
+
+def assert_failed(result, code, step_name):
+    """A delivery that failed at `step_name` with diagnosis `code`, the last step listed."""
+    assert not result.ok
+    assert result.diagnosis is not None, result
+    assert (result.diagnosis.code, result.diagnosis.step) == (code, step_name), result.diagnosis
+    assert result.steps[-1].name == step_name and not result.steps[-1].ok
+    return result.diagnosis

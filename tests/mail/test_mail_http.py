@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from helpers import assert_failed
+
 from webapp.mail import http
 from webapp.mail.message import build_message, message_bytes
 
@@ -30,14 +32,6 @@ def post(url, message=None, *, deadline_s=DEADLINE, **kwargs):
 
 def names(result):
     return [step.name for step in result.steps]
-
-
-def assert_failed(result, code, step_name):
-    assert not result.ok
-    assert result.diagnosis is not None, result
-    assert (result.diagnosis.code, result.diagnosis.step) == (code, step_name), result.diagnosis
-    assert result.steps[-1].name == step_name and not result.steps[-1].ok
-    return result.diagnosis
 
 
 def test_posts_the_message_as_json(http_server):

@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from helpers import assert_failed
+
 from webapp.mail import smtp
 from webapp.mail.message import build_message
 from webapp.mail.smtp import SmtpDestination, parse_queue_id
@@ -50,14 +52,6 @@ def assert_no_secret(credentials, result, dest=None):
         assert credentials.password not in text
         assert auth_plain_token(credentials.user, credentials.password) not in text
         assert base64.b64encode(credentials.password.encode()).decode() not in text
-
-
-def assert_failed(result, code, step_name):
-    assert not result.ok
-    assert result.diagnosis is not None, result
-    assert (result.diagnosis.code, result.diagnosis.step) == (code, step_name), result.diagnosis
-    assert result.steps[-1].name == step_name and not result.steps[-1].ok
-    return result.diagnosis
 
 
 def local(port, security, **kwargs):
