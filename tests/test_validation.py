@@ -106,3 +106,14 @@ def test_http_url_accepts_and_splits_credentials(value, url, credentials):
 ])
 def test_http_url_refuses(value, code):
     assert code_of(validation.http_url, value) == code
+
+
+@pytest.mark.parametrize("value, code", [
+    ("pa\r\nss", "header_unsafe"), ("pa\x00ss", "header_unsafe"), ("x" * 1025, "too_long"),
+])
+def test_password_refuses_what_would_end_a_command(value, code):
+    assert code_of(validation.password, value) == code
+
+
+def test_password_keeps_everything_else():
+    assert validation.password(" pä ss Ω\t ") == " pä ss Ω\t "

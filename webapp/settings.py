@@ -2,18 +2,17 @@
 import hashlib
 import hmac
 import json
+from datetime import datetime, timezone
 
 from flask import (Blueprint, current_app, flash, get_template_attribute, redirect,
                    render_template, request, url_for)
-from datetime import datetime, timezone
-
-from markupsafe import Markup
 from flask_babel import (format_datetime, format_decimal, format_time, gettext as _,
                          lazy_gettext as _l)
+from markupsafe import Markup
 
 from . import explain, outbox, rules
-from .limits import limit
 from .fields import fill, help_text
+from .limits import limit
 from .forms import SettingsForm
 from .model import MailSettings
 
@@ -54,6 +53,12 @@ def test_status(form: SettingsForm) -> tuple[str, object]:
     for field in form:
         field.errors = []
     return state, run
+
+
+def posted_status() -> tuple[str, object]:
+    """The test status of the settings in the posted form (a form of its own, so the
+    caller's form keeps its messages)."""
+    return test_status(SettingsForm(meta={"csrf": False}))
 
 
 def slot_states(form: SettingsForm, status: tuple[str, object]) -> dict[str, str | None]:
@@ -105,10 +110,10 @@ def update():
     saved = store().saved()
     if request.form.get("action") == "refresh":
         # Without JavaScript, this button re-renders the page for the choices made.
-        return render_page(form, saved, test_status(SettingsForm(meta={"csrf": False})))
+        return render_page(form, saved, posted_status())
     if request.form.get("action") == "test":
         report = run_test(form, saved)
-        return render_page(form, saved, test_status(SettingsForm(meta={"csrf": False})),
+        return render_page(form, saved, posted_status(),
                            report=report)
     if form.validate():
         secret = form.require_secret(store().secret_for, bool(saved and saved.has_secret))
@@ -116,7 +121,7 @@ def update():
             store().save(form.settings, secret)
             flash(_l("Settings saved."))
             return redirect(url_for("settings.page"))
-    return render_page(form, saved, test_status(SettingsForm(meta={"csrf": False})), 422)
+    return render_page(form, saved, posted_status(), 422)
 
 
 def test_message_text(settings: MailSettings) -> tuple[str, str]:
@@ -138,6 +143,7 @@ def test_message_text(settings: MailSettings) -> tuple[str, str]:
 
 def run_test(form: SettingsForm, saved) -> explain.Report:
     """Send a real test email with the settings as typed, and record the outcome."""
+    secret = None
     if form.validate():
         secret = form.require_secret(store().secret_for, bool(saved and saved.has_secret))
     if form.errors:
@@ -163,7 +169,7 @@ def test():
     form = SettingsForm()
     saved = store().saved()
     report = run_test(form, saved)
-    status = test_status(SettingsForm(meta={"csrf": False}))
+    status = posted_status()
     states = slot_states(form, status)
     errors = get_template_attribute("settings/_fields.html", "errors")
     shown = rules.visible_fields(states) | {"test_recipient"}
@@ -184,7 +190,7 @@ def fields():
     and focus.
     """
     form = SettingsForm()
-    states = slot_states(form, test_status(SettingsForm(meta={"csrf": False})))
+    states = slot_states(form, posted_status())
     changed = rules.changed_slots(states, set(request.form.getlist("shown")))
     saved = store().saved()
     render_slot = get_template_attribute("settings/_fields.html", "slot")

@@ -36,6 +36,15 @@ def header_safe(value: str, max_length: int = MAX_TEXT) -> str:
     return value
 
 
+def password(value: str) -> str:
+    """Any characters a password may hold, but none that would end an SMTP command."""
+    if re.search(r"[\r\n\x00]", value):
+        raise Invalid("header_unsafe")
+    if len(value) > 1024:
+        raise Invalid("too_long", max=1024)
+    return value
+
+
 def address(value: str) -> str:
     """Exactly one bare address (no name, no list), normalized."""
     value = value.strip()
