@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField
 
 from . import storage
+from .current import store
 from .limits import limit
 
 bp = Blueprint("auth", __name__)
@@ -21,10 +22,6 @@ PUBLIC_ENDPOINTS = {"auth.signin", "auth.signin_link", "guide.page", "static", "
 
 class SigninForm(FlaskForm):
     password = PasswordField(_l("Administrator password"))
-
-
-def store():
-    return current_app.extensions["store"]
 
 
 def signed_in() -> bool:

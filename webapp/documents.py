@@ -9,10 +9,11 @@ from flask_wtf.file import FileField
 from wtforms import StringField, TextAreaField
 
 from . import explain, outbox, validation
+from .current import delivery_options, store
 from .fields import fill
+from .forms import message as field_message
 from .limits import limit
 from .mail.message import safe_filename
-from .settings import delivery_options
 from .storage import SendRecord
 
 bp = Blueprint("documents", __name__, url_prefix="/<lang>/documents")
@@ -44,10 +45,6 @@ DOCUMENT_MESSAGES = {
 }
 
 
-def store():
-    return current_app.extensions["store"]
-
-
 def file_size(size: int) -> str:
     megabytes = size / (1024 * 1024)
     if megabytes >= 1:
@@ -70,8 +67,6 @@ class DocumentForm(FlaskForm):
         field.errors.append(fill(DOCUMENT_MESSAGES[code], **facts))
 
     def validate(self, extra_validators=None) -> bool:
-        from .forms import message as field_message
-
         super().validate(extra_validators)
         self.recipient_list = []
         raw = [part.strip() for part in re.split(r"[,;\n]+", self.recipients.data or "")]

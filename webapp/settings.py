@@ -11,24 +11,13 @@ from flask_babel import (format_datetime, format_decimal, format_time, gettext a
 from markupsafe import Markup
 
 from . import explain, outbox, rules
+from .current import delivery_options, store
 from .fields import fill, help_text
 from .limits import limit
 from .forms import SettingsForm
 from .model import MailSettings
 
 bp = Blueprint("settings", __name__, url_prefix="/<lang>/settings")
-
-
-def store():
-    return current_app.extensions["store"]
-
-
-def delivery_options() -> outbox.DeliveryOptions:
-    # Read per request, so a test can change the configuration of a running app.
-    config = current_app.config
-    return outbox.DeliveryOptions(deadline_s=float(config["MAIL_DEADLINE"]),
-                                  allow_private=bool(config["MAIL_ALLOW_PRIVATE"]),
-                                  cafile=config["MAIL_CA_FILE"])
 
 
 def settings_fingerprint(settings: MailSettings, secret: str | None) -> str:

@@ -1,0 +1,16 @@
+"""What the views share about the running app: its store and how it delivers mail."""
+from flask import current_app
+
+from . import outbox
+
+
+def store():
+    return current_app.extensions["store"]
+
+
+def delivery_options() -> outbox.DeliveryOptions:
+    # Read per request, so a change to the configuration of a running app counts.
+    config = current_app.config
+    return outbox.DeliveryOptions(deadline_s=float(config["MAIL_DEADLINE"]),
+                                  allow_private=bool(config["MAIL_ALLOW_PRIVATE"]),
+                                  cafile=config["MAIL_CA_FILE"])
