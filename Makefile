@@ -32,6 +32,7 @@ $(VENV)/.installed: pyproject.toml
 
 # htmx is fetched from the npm registry at the pinned version and never committed.
 $(HTMX):
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm >/dev/null; }
 	mkdir -p $(@D)
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	  (cd "$$tmp" && npm pack --silent htmx.org@$(HTMX_VERSION) >/dev/null) && \
