@@ -14,7 +14,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PO := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 
-.PHONY: run test setup i18n compile-catalogs browser set-password clean
+.PHONY: run test setup i18n compile-catalogs browser set-password clean bench
 
 run: setup
 	SENDWELL_HOST=$(HOST) SENDWELL_PORT=$(PORT) $(VENV)/bin/gunicorn --config gunicorn.conf.py 'webapp:create_app()'
@@ -65,3 +65,9 @@ set-password: setup
 
 clean:
 	rm -rf $(VENV) $(HTMX) $(MO) instance
+
+# Benchmarks (issue 7, bench/run.py): serves Sendwell and a hello-world baseline
+# on loopback, measures, prints a table; fails when a target is missed.
+bench: setup browser
+	@[ -x /usr/bin/wrk ] || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; }
+	$(PY) bench/run.py
