@@ -10,6 +10,9 @@ threads = int(os.environ.get("SENDWELL_THREADS", "16"))
 timeout = 60
 graceful_timeout = 10
 accesslog = None
+# Nothing here uses gunicorn's control socket; leaving it off keeps two
+# instances (make run, make bench) from fighting over ~/.gunicorn.
+control_socket_disable = True
 
 
 def when_ready(server):

@@ -1,7 +1,7 @@
 """Each field's label and help text: one catalog entry each, used by the form
 and by the guide. A text that mentions another field names it through a
 placeholder filled with that field's label."""
-from flask_babel import lazy_gettext as _l
+from flask_babel import get_locale, lazy_gettext as _l
 
 LABELS = {
     "protocol": _l("Protocol"),
@@ -76,9 +76,19 @@ SECURITY_LABELS = {
     "opportunistic": _l("STARTTLS when the server offers it, otherwise unencrypted (like port 25)"),
 }
 
+_labels_by_locale: dict[str, dict[str, str]] = {}
+
+
 def label_values() -> dict[str, str]:
-    """Every label in the current language, for texts that name a field."""
-    return {name: str(label) for name, label in LABELS.items()}
+    """Every label in the current language, for texts that name a field.
+
+    Catalogs do not change while the app runs, so each language's labels are
+    looked up once.
+    """
+    locale = str(get_locale())
+    if locale not in _labels_by_locale:
+        _labels_by_locale[locale] = {name: str(label) for name, label in LABELS.items()}
+    return _labels_by_locale[locale]
 
 
 def fill(text, **extra) -> str:

@@ -101,9 +101,8 @@ def update():
         # Without JavaScript, this button re-renders the page for the choices made.
         return render_page(form, saved, posted_status())
     if request.form.get("action") == "test":
-        report = run_test(form, saved)
-        return render_page(form, saved, posted_status(),
-                           report=report)
+        report, status = run_test(form, saved)
+        return render_page(form, saved, status or posted_status(), report=report)
     if form.validate():
         secret = form.require_secret(store().secret_for, bool(saved and saved.has_secret))
         if not form.errors:
@@ -130,25 +129,29 @@ def test_message_text(settings: MailSettings) -> tuple[str, str]:
     return subject, body
 
 
-def run_test(form: SettingsForm, saved) -> explain.Report:
-    """Send a real test email with the settings as typed, and record the outcome."""
+def run_test(form: SettingsForm, saved) -> tuple[explain.Report, tuple[str, object] | None]:
+    """Send a real test email with the settings as typed, and record the outcome.
+
+    Returns the report and the test status it leaves (None when nothing was sent).
+    """
     secret = None
     if form.validate():
         secret = form.require_secret(store().secret_for, bool(saved and saved.has_secret))
     if form.errors:
-        return explain.Report(invalid=True)
+        return explain.Report(invalid=True), None
     settings = form.settings
     recipient = (form.test_recipient.data or "").strip() or settings.sender
     subject, body = test_message_text(settings)
     message = outbox.compose(settings, to=[recipient], subject=subject, body=body)
     options = delivery_options()
     result = outbox.send(settings, secret, message, to=[recipient], options=options)
-    store().record_test(settings_fingerprint(settings, secret), result.ok)
-    return explain.report(
+    run = store().record_test(settings_fingerprint(settings, secret), result.ok)
+    report = explain.report(
         result, settings, deadline_s=options.deadline_s,
         success_text=_("The test email was sent to %(recipient)s in %(seconds)s seconds.",
                        recipient=recipient,
                        seconds=format_decimal(result.total_ms / 1000, format="#,##0.00")))
+    return report, ("passed" if run.ok else "failed", run)
 
 
 @bp.post("/test")
@@ -157,9 +160,8 @@ def test():
     """HTMX: run a test; the result goes in place, field messages and status out of band."""
     form = SettingsForm()
     saved = store().saved()
-    report = run_test(form, saved)
-    status = posted_status()
-    states = slot_states(form, status)
+    report, status = run_test(form, saved)
+    states = slot_states(form, status or posted_status())
     errors = get_template_attribute("settings/_fields.html", "errors")
     shown = rules.visible_fields(states) | {"test_recipient"}
     return Markup("").join([

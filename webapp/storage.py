@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -146,16 +147,20 @@ class Store:
     def __init__(self, path: str, keys: MultiFernet):
         self.path = path
         self._keys = keys
+        self._local = threading.local()
 
     @contextmanager
     def _connect(self):
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        try:
+        """This thread's connection, opened once: opening one per query would
+        redo the setup and, on the last close, checkpoint and delete the WAL."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():  # a fork must not share it
+            conn = sqlite3.connect(self.path, timeout=10, isolation_level=None,
+                                   check_same_thread=True)
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA synchronous = FULL")
-            yield conn
-        finally:
-            conn.close()
+            local.conn, local.pid = conn, os.getpid()
+        yield local.conn
 
     @contextmanager
     def _transaction(self):
