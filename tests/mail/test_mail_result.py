@@ -8,7 +8,8 @@ from webapp.mail._net import (
     is_forbidden_address,
     is_loopback_host,
 )
-from webapp.mail.result import CODES, Diagnosis, provider_for_host, shorten
+from webapp.mail.providers import provider_for_host
+from webapp.mail.result import CODES, Diagnosis, shorten
 
 
 def test_codes_are_unique_snake_case():

@@ -20,7 +20,8 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterator, NoReturn
 
-from .result import DeliveryResult, Diagnosis, Step, provider_for_host, scrub, shorten
+from .providers import provider_for_host
+from .result import DeliveryResult, Diagnosis, Step, scrub, shorten
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,6 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from .providers import provider_for_host as _provider_for_host
 
 CODES: tuple[str, ...] = (
     # Network, shared by SMTP and HTTP.
@@ -127,11 +126,3 @@ def scrub(text: str | None, secrets: list[str]) -> str | None:
         if secret and len(secret) >= 3:
             text = text.replace(secret, "***")
     return text
-
-
-def provider_for_host(host: str) -> str | None:
-    """The display name of a well-known mail provider owning ``host``
-    (``smtp.gmail.com`` -> ``'Gmail'``), matching whole labels only, so
-    ``evilgmail.com`` is nobody's. One table (``providers.py``) serves this
-    and the form's warnings, so they always agree."""
-    return _provider_for_host(host)
