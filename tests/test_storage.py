@@ -132,3 +132,17 @@ def test_rotation_reencrypts_under_the_new_key(store, tmp_path):
     only_old = storage.Store(store.path, storage.keyring(old_key))
     assert only_old.secret_for(SMTP.destination) is None
     assert raw_bytes(store) != before
+
+
+def test_the_store_works_on_after_a_failed_save(store):
+    store.save(SMTP, PASSWORD)
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("CREATE TRIGGER refuse BEFORE UPDATE ON settings"
+                     " BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    with pytest.raises(sqlite3.IntegrityError):
+        store.save(SMTP, "other")
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("DROP TRIGGER refuse")
+    changed = MailSettings.from_dict({**SMTP.to_dict(), "smtp_port": 465})
+    store.save(changed, "new password")
+    assert store.saved().settings == changed
