@@ -51,11 +51,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = storage.load_or_create_key(
             os.path.join(app.instance_path, "secret.key")).decode()
-    fernet_keys = app.config.get("FERNET_KEY")
-    if fernet_keys:
-        keys = [k.strip().encode() for k in str(fernet_keys).split(",") if k.strip()]
+    if app.config.get("FERNET_KEY"):
+        keys = storage.keys_from_setting(app.config["FERNET_KEY"])
     else:
-        key_file = os.path.join(app.instance_path, "fernet.key")
+        key_file = os.path.join(app.instance_path, storage.KEY_FILE)
         storage.load_or_create_key(key_file)
         keys = storage.read_keys(key_file)
     database = app.config["DATABASE"]
@@ -64,9 +63,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["store"] = storage.Store(database, storage.keyring(keys))
     app.extensions["store"].init()
 
-    from . import auth, documents, limits, settings as settings_views, guide
+    from . import auth, commands, documents, limits, settings as settings_views, guide
 
     i18n.init_app(app)
+    commands.init_app(app)
     auth.init_app(app)  # before CSRF: a signed-out visitor is sent to sign in first
     csrf.init_app(app)
     limits.init_app(app)

@@ -1,8 +1,5 @@
 """Sign-in: a one-time link printed at start, or the administrator password."""
-import os
-
 import click
-from cryptography.fernet import Fernet
 from flask import (Blueprint, current_app, flash, redirect, render_template, request,
                    session, url_for)
 from flask_babel import lazy_gettext as _l
@@ -10,7 +7,6 @@ from flask_wtf import FlaskForm
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField
 
-from . import storage
 from .current import store
 from .limits import limit
 
@@ -102,28 +98,6 @@ def init_app(app):
             raise click.BadParameter("use at least 8 characters", param_hint="password")
         app.extensions["store"].set_admin_password_hash(generate_password_hash(password))
         click.echo("The administrator password is set.")
-
-    @app.cli.command("rotate-key")
-    def rotate_key():
-        """Encrypt the stored password under a new key (the key file), or under the
-        first key of SENDWELL_FERNET_KEY (put the new key first, run this, then drop
-        the old one)."""
-        store = app.extensions["store"]
-        if app.config.get("FERNET_KEY"):
-            keys = [k.strip().encode() for k in str(app.config["FERNET_KEY"]).split(",") if k.strip()]
-            count = store.reencrypt(storage.keyring(keys))
-            click.echo(f"Re-encrypted {count} stored secret(s) under the first key of "
-                       "SENDWELL_FERNET_KEY. You can now remove the old keys from it.")
-            return
-        key_file = os.path.join(app.instance_path, "fernet.key")
-        old = storage.read_keys(key_file)
-        new = Fernet.generate_key()
-        # Both keys in the file first: a crash at any point leaves a readable secret.
-        storage.write_keys(key_file, [new, *old])
-        count = store.reencrypt(storage.keyring([new, *old]))
-        storage.write_keys(key_file, [new])
-        store.reencrypt(storage.keyring([new]))
-        click.echo(f"Re-encrypted {count} stored secret(s) under a new key in {key_file}.")
 
     @app.cli.command("signin-link")
     @click.option("--base-url", default="http://127.0.0.1:5000")

@@ -126,8 +126,7 @@ def looks_like_pdf(data: bytes) -> bool:
     return b"%PDF-" in data[:1024] and b"%%EOF" in data[-2048:]
 
 
-def history_rows():
-    return store().sends()
+RECENT_SENDS = 10
 
 
 def page_context(form, report=None):
@@ -136,7 +135,7 @@ def page_context(form, report=None):
         "form": form,
         "saved": saved,
         "report": report,
-        "sends": history_rows()[:10],
+        "sends": store().sends(limit=RECENT_SENDS),
         "max_size": file_size(int(current_app.config["MAX_PDF_BYTES"])),
         "document_help": DOCUMENT_HELP,
     }
@@ -186,7 +185,7 @@ def send():
     if request.headers.get("HX-Request"):
         outcome = get_template_attribute("settings/_result.html", "outcome")
         parts = get_template_attribute("documents/_parts.html", "parts")
-        return outcome(report) + parts(form, history_rows()[:10])
+        return outcome(report) + parts(form, store().sends(limit=RECENT_SENDS))
     code = 422 if report.invalid else 200
     return render_template("documents/page.html", **page_context(form, report)), code
 
@@ -203,7 +202,7 @@ def upload_too_large(error):
 
 @bp.get("/history")
 def history():
-    return render_template("documents/history.html", sends=history_rows())
+    return render_template("documents/history.html", sends=store().sends())
 
 
 @bp.record_once

@@ -227,6 +227,10 @@ EXPLANATIONS = {
         _l("Test again. If it keeps happening, the details are in Sendwell's log.")),
 }
 
+_HTTP_NEEDS_VALID_CERTIFICATE = _l(
+    "The HTTP server needs a valid certificate: check %(http_url)s, or ask the provider of the "
+    "mail service.")
+
 # Over HTTP, the advice points at the HTTP server field instead.
 HTTP_ADVICE = {
     "connection_refused": _l("Check the address and port in %(http_url)s."),
@@ -235,11 +239,8 @@ HTTP_ADVICE = {
                     "this computer's outgoing connections."),
     "tls_handshake_failed": _l("Check that %(http_url)s points to a web server that supports "
                                "HTTPS with TLS 1.2 or later."),
-    "certificate_untrusted": _l("The HTTP server needs a valid certificate: check %(http_url)s, "
-                                "or ask the provider of the mail service."),
-    "certificate_untrusted_self_signed": _l("The HTTP server needs a valid certificate: check "
-                                            "%(http_url)s, or ask the provider of the mail "
-                                            "service."),
+    "certificate_untrusted": _HTTP_NEEDS_VALID_CERTIFICATE,
+    "certificate_untrusted_self_signed": _HTTP_NEEDS_VALID_CERTIFICATE,
 }
 
 TROUBLESHOOTING = [

@@ -1,5 +1,5 @@
 """The six languages, how one is chosen, and the /<lang>/ URL prefix."""
-from flask import g, request, session
+from flask import abort, g, request, session, url_for
 from flask_babel import Babel
 
 # Each language's name written in that language, for the switcher.
@@ -60,15 +60,11 @@ def init_app(app):
     @app.before_request
     def unknown_language_is_not_found():
         if g.get("lang") is not None and g.lang not in LANGUAGES:
-            from flask import abort
-
             abort(404)
 
     @app.context_processor
     def language_switcher():
         def url_in(lang: str) -> str:
-            from flask import url_for
-
             args = dict(request.view_args or {})
             args["lang"] = lang
             return url_for(request.endpoint, **args)

@@ -9,6 +9,7 @@ from flask import (Blueprint, current_app, flash, get_template_attribute, redire
 from flask_babel import (format_datetime, format_decimal, format_time, gettext as _,
                          lazy_gettext as _l)
 from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
 
 from . import explain, outbox, rules
 from .current import delivery_options, store
@@ -57,19 +58,9 @@ def slot_states(form: SettingsForm, status: tuple[str, object]) -> dict[str, str
     return states
 
 
-def form_from_saved() -> tuple[SettingsForm, object]:
-    saved = store().saved()
-    if saved is None:
-        return SettingsForm(formdata=None), None
-    return SettingsForm(formdata=None, data=_form_data(saved.settings)), saved
-
-
-def _form_data(settings: MailSettings) -> dict:
-    values = settings.form_values()
-    data = {name: values.get(name, "") for name in values}
-    for box in ("copy_enabled", "reply_to_enabled", "skip_tls_verify"):
-        data[box] = box in values
-    return data
+def form_for(settings: MailSettings, **options) -> SettingsForm:
+    """The form as if these settings had just been submitted."""
+    return SettingsForm(formdata=MultiDict(settings.form_values()), **options)
 
 
 def render_page(form: SettingsForm, saved, status, code: int = 200, report=None):
@@ -78,19 +69,17 @@ def render_page(form: SettingsForm, saved, status, code: int = 200, report=None)
         form=form,
         saved=saved,
         states=slot_states(form, status),
-        status=status,
         report=report,
     ), code
 
 
 @bp.get("")
 def page():
-    form, saved = form_from_saved()
-    status = ("untested", None)
-    if saved is not None:
-        status = test_status(SettingsForm(formdata=None, data=_form_data(saved.settings),
-                                          meta={"csrf": False}))
-    return render_page(form, saved, status)
+    saved = store().saved()
+    if saved is None:
+        return render_page(SettingsForm(formdata=None), None, ("untested", None))
+    status = test_status(form_for(saved.settings, meta={"csrf": False}))
+    return render_page(form_for(saved.settings), saved, status)
 
 
 @bp.post("")

@@ -94,6 +94,29 @@ def keyring(keys: list[bytes]) -> MultiFernet:
     return MultiFernet([Fernet(k) for k in keys])
 
 
+KEY_FILE = "fernet.key"
+
+
+def keys_from_setting(value: str) -> list[bytes]:
+    """SENDWELL_FERNET_KEY: one or more keys, comma-separated, newest first."""
+    return [key.strip().encode() for key in str(value).split(",") if key.strip()]
+
+
+def rotate_key_file(store: "Store", path: str) -> int:
+    """Encrypt the stored secret under a new key and make it the file's only key.
+
+    Both keys stay in the file until the secret is re-encrypted, so a crash at
+    any point leaves a secret that one of the file's keys can read.
+    """
+    old = read_keys(path)
+    new = Fernet.generate_key()
+    write_keys(path, [new, *old])
+    count = store.reencrypt(keyring([new, *old]))
+    write_keys(path, [new])
+    store.reencrypt(keyring([new]))
+    return count
+
+
 def read_keys(path: str) -> list[bytes]:
     """A key file holds one key a line, newest first (more than one only mid-rotation)."""
     with open(path, "rb") as f:

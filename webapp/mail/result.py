@@ -52,10 +52,6 @@ CODES: tuple[str, ...] = (
     "internal_error",          # an unexpected error in this tool; details are in the server log
 )
 
-STEP_NAMES: tuple[str, ...] = (
-    "resolve", "connect", "tls", "greeting", "ehlo", "starttls", "login",
-    "sender", "recipient", "message", "request", "response",
-)
 
 MAX_REPLY_CHARS = 300
 
