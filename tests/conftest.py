@@ -9,6 +9,9 @@ from webapp import create_app
 # Real servers on loopback (SMTP, faulty SMTP, HTTP) and TLS material, for every test.
 from servers import (ca_file, fault_scripts, fault_server, http_server,  # noqa: F401
                      server_tls, smtp_credentials, smtp_server, tls_ca, unused_port)
+# A loopback OAuth 2.0 authorization server and an SMTP server taking its tokens (XOAUTH2).
+from oauth_server import oauth_server  # noqa: F401
+from xoauth2_smtp import xoauth2_smtp_server  # noqa: F401
 
 CHROMIUM = "/usr/bin/chromium"
 
