@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from flask_babel import force_locale
 
+from helpers import post, text_of
 from webapp import explain
 from webapp.diagnoses import (EXPLANATIONS, PROVIDER_STEPS, STEP_DETAIL, STEP_TITLES,
                               TROUBLESHOOTING)
@@ -60,8 +61,7 @@ def failed(code, step="login", *, reply_code=None, reply_text=None, **facts):
 
 def explained(app, result, lang="en", protocol="SMTP"):
     with app.test_request_context(), force_locale(lang):
-        return explain.explain_failure(result, protocol=protocol, host="smtp.example.com", port=587,
-                                       deadline_s=15)
+        return explain.explain_failure(result, protocol=protocol, host="smtp.example.com", port=587)
 
 
 def test_every_diagnosis_code_has_an_explanation_and_every_explanation_a_code():
@@ -83,7 +83,7 @@ def test_every_placeholder_is_a_label_a_mail_fact_or_a_derived_fact(app):
 def test_the_derived_facts_are_derived():
     diagnosis = Diagnosis("timed_out", "greeting", reply_code=421,
                           facts={"deadline_s": 15.0, "cert_names": ["a.example"]})
-    facts = explain.failure_facts(diagnosis, host="smtp.example.com", port=587, deadline_s=15)
+    facts = explain.failure_facts(diagnosis, host="smtp.example.com", port=587)
     assert set(explain.DERIVED_FACTS) <= set(facts)
 
 
@@ -125,6 +125,22 @@ def test_a_fact_a_diagnosis_lacks_reads_as_empty(app):
     # A redirect reported without its target still explains itself.
     failure = explained(app, failed("http_redirect", "response"), protocol="HTTP")
     assert failure.meaning.startswith("The server answered with a redirect to . ")
+
+
+def test_the_deadline_is_the_fact_the_mail_layer_reports(app):
+    for lang, seconds in [("en", "2.5"), ("es", "2,5"), ("ja", "2.5")]:
+        failure = explained(app, failed("timed_out", "greeting", deadline_s=2.5), lang)
+        assert seconds in failure.meaning
+
+
+def test_a_silent_server_times_out_after_the_configured_deadline(
+        auth_client, fault_server, fault_scripts):
+    server = fault_server(fault_scripts.silent)
+    html = post(auth_client, "/en/settings/test", {
+        "protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
+        "smtp_security": "tls", "from_address": "office@example.com"}).get_data(as_text=True)
+    # MAIL_DEADLINE is 3 in the tests' configuration.
+    assert "so Sendwell gave up after 3 seconds." in text_of(html)
 
 
 def test_gmail_login_refused_shows_the_app_password_steps(app):

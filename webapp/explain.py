@@ -42,12 +42,12 @@ def provider_steps(provider: Provider | None) -> ProviderSteps | None:
     return PROVIDER_STEPS[provider.steps_key]
 
 
-def failure_facts(diagnosis: Diagnosis, *, host: str, port: int,
-                  deadline_s: float) -> dict[str, str | int | float]:
+def failure_facts(diagnosis: Diagnosis, *, host: str, port: int) -> dict[str, str | int | float]:
     """What a failure's texts may name: the diagnosis's facts and DERIVED_FACTS."""
     facts: dict[str, str | int | float] = {
-        "host": host, "port": port, "status": diagnosis.reply_code or "",
-        "seconds": format_decimal(deadline_s)}
+        "host": host, "port": port, "status": diagnosis.reply_code or ""}
+    if "deadline_s" in diagnosis.facts:
+        facts["seconds"] = format_decimal(diagnosis.facts["deadline_s"])
     # Lists and other structured facts are for templates, not for sentences.
     facts.update({name: value for name, value in diagnosis.facts.items()
                   if isinstance(value, (str, int, float))})
@@ -88,14 +88,12 @@ class Report:
     success_text: str = ""
 
 
-def report(result: DeliveryResult, settings: MailSettings, *, deadline_s: float,
-           success_text: str) -> Report:
+def report(result: DeliveryResult, settings: MailSettings, *, success_text: str) -> Report:
     host, port = settings.server
     return Report(
         result=result,
         steps=explain_steps(result),
-        failure=explain_failure(result, protocol=settings.protocol, host=host, port=port,
-                                deadline_s=deadline_s),
+        failure=explain_failure(result, protocol=settings.protocol, host=host, port=port),
         success_text=success_text,
     )
 
@@ -116,8 +114,8 @@ def explain_steps(result: DeliveryResult) -> list[ExplainedStep]:
     ) for step in result.steps]
 
 
-def explain_failure(result: DeliveryResult, *, protocol: str, host: str, port: int,
-                    deadline_s: float) -> ExplainedFailure | None:
+def explain_failure(result: DeliveryResult, *, protocol: str, host: str,
+                    port: int) -> ExplainedFailure | None:
     diagnosis = result.diagnosis
     if diagnosis is None:
         return None
@@ -126,7 +124,7 @@ def explain_failure(result: DeliveryResult, *, protocol: str, host: str, port: i
     advice = explanation.advice
     if over_http and explanation.http_advice is not None:
         advice = explanation.http_advice
-    facts = failure_facts(diagnosis, host=host, port=port, deadline_s=deadline_s)
+    facts = failure_facts(diagnosis, host=host, port=port)
     sign_in = None
     if explanation.provider_steps:
         provider = provider_named(diagnosis.facts.get("provider"))
