@@ -8,7 +8,7 @@ import pytest
 from flask_babel import force_locale, gettext
 
 from helpers import HX, post, smtp_form, text_of
-from webapp.explain import EXPLANATIONS
+from webapp.diagnoses import EXPLANATIONS
 
 
 
@@ -78,22 +78,6 @@ def test_refused_login_names_the_step_and_explains_in_the_page_language(
     assert "wrong-password-xyz" not in html
     assert not any(line.startswith("AUTH PLAIN") and "wrong-password" in line
                    for line in server.commands)
-
-
-def test_gmail_login_refused_shows_the_app_password_steps(auth_client, app):
-    from webapp.explain import explain_failure
-    from webapp.mail.result import DeliveryResult, Diagnosis
-
-    result = DeliveryResult(ok=False, steps=[], total_ms=5, diagnosis=Diagnosis(
-        code="login_refused", step="login", reply_code=535,
-        reply_text="5.7.8 Username and Password not accepted", facts={"provider": "Gmail"}))
-    with app.test_request_context(), force_locale("en"):
-        failure = explain_failure(result, protocol="SMTP", host="smtp.gmail.com", port=587,
-                                  deadline_s=15)
-    assert failure.provider_intro.startswith("Gmail accepts only an app password")
-    assert failure.provider_steps[0] == "Turn on 2-Step Verification in your Google Account."
-    assert failure.provider_steps[-1] == "Set SMTP server to smtp.gmail.com and Port to 587 (or 465)."
-    assert failure.reply == "535 5.7.8 Username and Password not accepted"
 
 
 def test_silent_server_times_out_in_place(auth_client, fault_server, fault_scripts):

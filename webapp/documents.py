@@ -170,7 +170,7 @@ def send_document(form: DocumentForm):
         reply=diagnosis.reply_text if diagnosis else None))
     sent_to = ", ".join(form.recipient_list)
     return explain.report(
-        result, settings, deadline_s=options.deadline_s,
+        result, settings,
         success_text=_("%(file)s was sent to %(recipients)s.", file=form.filename,
                        recipients=sent_to))
 

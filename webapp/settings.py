@@ -136,7 +136,7 @@ def run_test(form: SettingsForm, saved) -> tuple[explain.Report, tuple[str, obje
     result = outbox.send(settings, secret, message, to=[recipient], options=options)
     run = store().record_test(settings_fingerprint(settings, secret), result.ok)
     report = explain.report(
-        result, settings, deadline_s=options.deadline_s,
+        result, settings,
         success_text=_("The test email was sent to %(recipient)s in %(seconds)s seconds.",
                        recipient=recipient,
                        seconds=format_decimal(result.total_ms / 1000, format="#,##0.00")))
