@@ -188,7 +188,7 @@ def test_a_secret_that_no_longer_decrypts_asks_for_the_password_again(
 
     server = smtp_server(tls_context=server_tls.valid, require_starttls=True, login=True)
     save_smtp(auth_client, server, smtp_credentials)
-    app.extensions["store"]._keys = storage.keyring([Fernet.generate_key()])
+    app.extensions["store"].use_keys(storage.keyring([Fernet.generate_key()]))
     html = send(auth_client).get_data(as_text=True)
     assert "The saved password can no longer be used." in text_of(html)
     assert server.received == []

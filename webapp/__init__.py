@@ -24,15 +24,15 @@ CONTENT_SECURITY_POLICY = "; ".join([
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    settings = config.from_environment()
+    configuration = config.from_environment()
     if test_config:
-        settings.update(test_config)
+        configuration.update(test_config)
     app = Flask(
         __name__,
-        instance_path=settings.get("INSTANCE_PATH") or None,
+        instance_path=configuration.get("INSTANCE_PATH") or None,
         template_folder=os.path.join(ROOT, "templates"),
     )
-    app.config.update(settings)
+    app.config.update(configuration)
     app.config.update(
         BABEL_TRANSLATION_DIRECTORIES=os.path.join(ROOT, "translations"),
         WTF_CSRF_TIME_LIMIT=None,
@@ -50,13 +50,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = storage.load_or_create_key(
-            os.path.join(app.instance_path, "secret.key")).decode()
+            os.path.join(app.instance_path, storage.SECRET_KEY_FILE)).decode()
     if app.config.get("FERNET_KEY"):
         keys = storage.keys_from_setting(app.config["FERNET_KEY"])
     else:
-        key_file = os.path.join(app.instance_path, storage.KEY_FILE)
-        storage.load_or_create_key(key_file)
-        keys = storage.read_keys(key_file)
+        keys = storage.fernet_keys(os.path.join(app.instance_path, storage.KEY_FILE))
     database = app.config["DATABASE"]
     if not os.path.isabs(database):
         database = os.path.join(app.instance_path, database)
