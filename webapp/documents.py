@@ -153,7 +153,7 @@ def send_document(form: DocumentForm):
         return explain.Report(invalid=True)
     settings = saved.settings
     secret = store().secret_for(settings.destination)
-    if settings.protocol == "SMTP" and settings.username and not secret:
+    if settings.credential_kind == "password" and not secret:
         form.document.errors.append(fill(DOCUMENT_MESSAGES["secret_lost"]))
         return explain.Report(invalid=True)
     message = outbox.compose(settings, to=form.recipient_list, subject=form.subject.data,
