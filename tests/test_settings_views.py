@@ -268,7 +268,7 @@ def test_validation_messages_are_localized(auth_client):
 
 
 def test_test_status_resets_on_any_change(auth_client, store, app):
-    from webapp.settings import settings_fingerprint
+    from webapp.settings_views import settings_fingerprint
 
     post(auth_client, "/en/settings", {**VALID_SMTP, "action": "update"})
     with app.test_request_context():

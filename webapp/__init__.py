@@ -61,7 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["store"] = storage.Store(database, storage.keyring(keys))
     app.extensions["store"].init()
 
-    from . import auth, commands, documents, limits, settings as settings_views, guide
+    from . import auth, commands, documents, guide, limits, settings_views
 
     i18n.init_app(app)
     commands.init_app(app)

@@ -1,4 +1,4 @@
-"""The settings page, its HTMX fragments and Update."""
+"""The settings page (blueprint "settings"): the page, its HTMX fragments, Test and Update."""
 import hashlib
 import hmac
 import json
