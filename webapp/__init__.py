@@ -2,8 +2,8 @@
 import hashlib
 import os
 
-from flask import Flask, redirect, render_template, url_for
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask import Flask, redirect, url_for
+from flask_wtf.csrf import CSRFProtect
 
 from . import config, i18n, storage
 
@@ -61,13 +61,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["store"] = storage.Store(database, storage.keyring(keys))
     app.extensions["store"].init()
 
-    from . import auth, commands, documents, guide, limits, settings_views
+    from . import auth, commands, documents, guide, layout, limits, settings_views
 
     i18n.init_app(app)
     commands.init_app(app)
     auth.init_app(app)  # before CSRF: a signed-out visitor is sent to sign in first
     csrf.init_app(app)
     limits.init_app(app)
+    layout.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(settings_views.bp)
     app.register_blueprint(guide.bp)
@@ -93,14 +94,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     @app.get("/")
     def index():
         return redirect(url_for("settings.page"))
-
-    @app.errorhandler(CSRFError)
-    def csrf_refused(error):
-        return render_template("error.html", reason="csrf"), 400
-
-    @app.errorhandler(404)
-    def not_found(error):
-        return render_template("error.html", reason="not_found"), 404
 
     @app.after_request
     def security_headers(response):

@@ -2,23 +2,41 @@
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from flask import (Blueprint, current_app, flash, get_template_attribute, redirect,
                    render_template, request, url_for)
-from flask_babel import (format_datetime, format_decimal, format_time, gettext as _,
-                         lazy_gettext as _l)
+from flask_babel import format_datetime, format_decimal, gettext as _, lazy_gettext as _l
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from . import explain, outbox, rules
 from .current import delivery_options, store
-from .fields import fill, help_text
-from .limits import limit
+from .fields import fill
 from .forms import SettingsForm
+from .limits import limit
 from .model import MailSettings
+from .slot_texts import port_note, test_status_text, tls_warning
+from .storage import SavedSettings, TestRun
 
 bp = Blueprint("settings", __name__, url_prefix="/<lang>/settings")
+
+
+@dataclass(frozen=True)
+class TestStatus:
+    """Whether the settings as they stand passed a test: the slot beside Update."""
+    state: str                  # "untested", "changed", "passed" or "failed"
+    at: datetime | None = None  # when the test ran, for "passed" and "failed"
+
+    @classmethod
+    def of(cls, run: TestRun) -> "TestStatus":
+        return cls("passed" if run.ok else "failed", run.at)
+
+    @property
+    def key(self) -> str:
+        """The slot's state: it holds the time, so a newer test renders the slot again."""
+        return f"{self.state}@{self.at.isoformat()}" if self.at else self.state
 
 
 def settings_fingerprint(settings: MailSettings, secret: str | None) -> str:
@@ -27,35 +45,37 @@ def settings_fingerprint(settings: MailSettings, secret: str | None) -> str:
     return hmac.new(current_app.config["SECRET_KEY"].encode(), material, hashlib.sha256).hexdigest()
 
 
-def test_status(form: SettingsForm) -> tuple[str, object]:
-    """Whether the settings as they stand passed a test: (state, test run or None).
+def status_for(settings: MailSettings | None, secret: str | None) -> TestStatus:
+    """The test status of these settings with this secret (None: the form is not valid)."""
+    run = None if settings is None else store().test_run(settings_fingerprint(settings, secret))
+    if run is not None:
+        return TestStatus.of(run)
+    return TestStatus("changed" if store().has_test_runs() else "untested")
 
-    Validating here must not leave messages under fields the user has not
-    finished, so the form's errors are cleared again.
-    """
-    state, run = ("changed" if store().has_test_runs() else "untested"), None
-    if form.validate():
-        saved = store().saved()
-        secret = form.require_secret(store().secret_for, bool(saved and saved.has_secret))
-        run = store().test_run(settings_fingerprint(form.settings, secret))
-        if run is not None:
-            state = "passed" if run.ok else "failed"
+
+def secret_for_form(form: SettingsForm, saved: SavedSettings | None) -> str | None:
+    """The secret for a validated form: typed, else saved for this very destination
+    (see SettingsForm.require_secret, which marks the password field when there is none)."""
+    return form.require_secret(store().secret_for, bool(saved and saved.has_secret))
+
+
+def validated(form: SettingsForm, saved: SavedSettings | None) -> str | None:
+    """Validate the form once; the secret to use with its settings, if any."""
+    return secret_for_form(form, saved) if form.validate() else None
+
+
+def preview_status(form: SettingsForm, saved: SavedSettings | None) -> TestStatus:
+    """The test status of a form still being filled in. It shows no messages:
+    those come with Test and Update."""
+    secret = validated(form, saved)
+    status = status_for(form.settings, secret)
     for field in form:
         field.errors = []
-    return state, run
+    return status
 
 
-def posted_status() -> tuple[str, object]:
-    """The test status of the settings in the posted form (a form of its own, so the
-    caller's form keeps its messages)."""
-    return test_status(SettingsForm(meta={"csrf": False}))
-
-
-def slot_states(form: SettingsForm, status: tuple[str, object]) -> dict[str, str | None]:
-    states = rules.slot_states(form.values())
-    state, run = status
-    states["test_status"] = f"{state}@{run.at.isoformat()}" if run else state
-    return states
+def slot_states(form: SettingsForm, status: TestStatus) -> dict[str, str | None]:
+    return {**rules.slot_states(form.values()), "test_status": status.key}
 
 
 def form_for(settings: MailSettings, **options) -> SettingsForm:
@@ -63,12 +83,13 @@ def form_for(settings: MailSettings, **options) -> SettingsForm:
     return SettingsForm(formdata=MultiDict(settings.form_values()), **options)
 
 
-def render_page(form: SettingsForm, saved, status, code: int = 200, report=None):
+def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, report=None):
     return render_template(
         "settings/page.html",
         form=form,
         saved=saved,
         states=slot_states(form, status),
+        status=status,
         report=report,
     ), code
 
@@ -77,9 +98,11 @@ def render_page(form: SettingsForm, saved, status, code: int = 200, report=None)
 def page():
     saved = store().saved()
     if saved is None:
-        return render_page(SettingsForm(formdata=None), None, ("untested", None))
-    status = test_status(form_for(saved.settings, meta={"csrf": False}))
-    return render_page(form_for(saved.settings), saved, status)
+        return render_page(SettingsForm(formdata=None), None, TestStatus("untested"))
+    # Saved settings are valid settings: their status needs no form.
+    settings = saved.settings
+    status = status_for(settings, store().secret_for(settings.destination))
+    return render_page(form_for(settings), saved, status)
 
 
 @bp.post("")
@@ -88,17 +111,16 @@ def update():
     saved = store().saved()
     if request.form.get("action") == "refresh":
         # Without JavaScript, this button re-renders the page for the choices made.
-        return render_page(form, saved, posted_status())
+        return render_page(form, saved, preview_status(form, saved))
     if request.form.get("action") == "test":
         report, status = run_test(form, saved)
-        return render_page(form, saved, status or posted_status(), report=report)
-    if form.validate():
-        secret = form.require_secret(store().secret_for, bool(saved and saved.has_secret))
-        if not form.errors:
-            store().save(form.settings, secret)
-            flash(_l("Settings saved."))
-            return redirect(url_for("settings.page"))
-    return render_page(form, saved, posted_status(), 422)
+        return render_page(form, saved, status, report=report)
+    secret = validated(form, saved)
+    if not form.errors:
+        store().save(form.settings, secret)
+        flash(_l("Settings saved."))
+        return redirect(url_for("settings.page"))
+    return render_page(form, saved, status_for(form.settings, secret), 422)
 
 
 def test_message_text(settings: MailSettings) -> tuple[str, str]:
@@ -118,16 +140,14 @@ def test_message_text(settings: MailSettings) -> tuple[str, str]:
     return subject, body
 
 
-def run_test(form: SettingsForm, saved) -> tuple[explain.Report, tuple[str, object] | None]:
+def run_test(form: SettingsForm, saved) -> tuple[explain.Report, TestStatus]:
     """Send a real test email with the settings as typed, and record the outcome.
 
-    Returns the report and the test status it leaves (None when nothing was sent).
+    Returns the report and the test status the settings have after it.
     """
-    secret = None
-    if form.validate():
-        secret = form.require_secret(store().secret_for, bool(saved and saved.has_secret))
+    secret = validated(form, saved)
     if form.errors:
-        return explain.Report(invalid=True), None
+        return explain.Report(invalid=True), status_for(form.settings, secret)
     settings = form.settings
     recipient = (form.test_recipient.data or "").strip() or settings.sender
     subject, body = test_message_text(settings)
@@ -140,7 +160,7 @@ def run_test(form: SettingsForm, saved) -> tuple[explain.Report, tuple[str, obje
         success_text=_("The test email was sent to %(recipient)s in %(seconds)s seconds.",
                        recipient=recipient,
                        seconds=format_decimal(result.total_ms / 1000, format="#,##0.00")))
-    return report, ("passed" if run.ok else "failed", run)
+    return report, TestStatus.of(run)
 
 
 @bp.post("/test")
@@ -150,14 +170,14 @@ def test():
     form = SettingsForm()
     saved = store().saved()
     report, status = run_test(form, saved)
-    states = slot_states(form, status or posted_status())
-    errors = get_template_attribute("settings/_fields.html", "errors")
+    states = slot_states(form, status)
+    errors = get_template_attribute("macros/fields.html", "errors")
     shown = rules.visible_fields(states) | {"test_recipient"}
     return Markup("").join([
-        get_template_attribute("settings/_result.html", "outcome")(report),
+        get_template_attribute("macros/result.html", "outcome")(report),
         *(errors(form[name], oob=True) for name in sorted(shown) if name != "protocol"),
         get_template_attribute("settings/_fields.html", "slot")(
-            "test_status", form, states, saved, oob=True),
+            "test_status", form, states, saved, oob=True, status=status),
     ])
 
 
@@ -170,51 +190,13 @@ def fields():
     and focus.
     """
     form = SettingsForm()
-    states = slot_states(form, posted_status())
-    changed = rules.changed_slots(states, set(request.form.getlist("shown")))
     saved = store().saved()
+    status = preview_status(form, saved)
+    states = slot_states(form, status)
+    changed = rules.changed_slots(states, set(request.form.getlist("shown")))
     render_slot = get_template_attribute("settings/_fields.html", "slot")
-    return Markup("").join(render_slot(name, form, states, saved, oob=True) for name in changed)
-
-
-# -- presentation helpers for the templates -----------------------------------
-
-def input_attrs(field, extra: dict) -> dict:
-    attrs = {"aria-describedby": f"errors-{field.id} help-{field.name}"}
-    if field.errors:
-        attrs["aria-invalid"] = "true"
-    attrs.update(extra)
-    return attrs
-
-
-def port_note(form) -> str:
-    return fill(_l("Port %(port)s is not encrypted unless the server offers STARTTLS, so your "
-                   "password and email could be read on the way. Use port 465 or 587 if your "
-                   "email provider supports them."), port=form.smtp_port.data)
-
-
-def tls_warning(provider: str) -> str:
-    return fill(_l("%(provider)s has a valid certificate: untick %(skip_tls_verify)s. Without "
-                   "the check, someone on the network could pose as %(provider)s and take your "
-                   "password."), provider=provider)
-
-
-def status_name(state: str) -> str:
-    return state.partition("@")[0]
-
-
-def test_status_text(state: str) -> str:
-    name, _sep, at = state.partition("@")
-    if at:
-        moment = datetime.fromisoformat(at)
-        today = datetime.now(timezone.utc).date() == moment.date()
-        when = format_time(moment, "short") if today else format_datetime(moment, "short")
-        if name == "passed":
-            return _("Tested at %(time)s: passed.", time=when)
-        return _("Tested at %(time)s: failed.", time=when)
-    if name == "changed":
-        return _("The settings have changed since the last test.")
-    return _("These settings have not been tested yet.")
+    return Markup("").join(render_slot(name, form, states, saved, oob=True, status=status)
+                           for name in changed)
 
 
 @bp.record_once
@@ -222,11 +204,8 @@ def register_template_helpers(state):
     # Globals, not a context processor: the fragment endpoint renders an
     # imported macro, which sees globals but no request context.
     state.app.jinja_env.globals.update({
-        "help_text": help_text,
-        "input_attrs": input_attrs,
         "slot_marker": rules.encode_state,
         "port_note": port_note,
         "tls_warning": tls_warning,
-        "status_name": status_name,
         "test_status_text": test_status_text,
     })
