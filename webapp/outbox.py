@@ -55,7 +55,7 @@ def send(settings: MailSettings, secret: str | None, message: EmailMessage, *,
         security=settings.security,
         verify_tls=not settings.skip_tls_verify,
         username=settings.username or None,
-        password=secret if settings.username else None,
+        password=secret if settings.credential_kind == "password" else None,
     )
     envelope = list(to)
     if settings.copy_address and settings.copy_address not in envelope:
