@@ -11,7 +11,7 @@ import idna
 from email_validator import EmailNotValidError, validate_email
 
 # The sender's own rule, so the form never saves a URL the sender would refuse.
-from .mail._net import is_loopback_host
+from .mail.net import is_loopback_host
 
 
 class Invalid(ValueError):

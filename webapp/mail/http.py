@@ -22,10 +22,13 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from . import _net
-from ._net import Attempt, ConnectFailed, Stop
+from . import certificates, net, tls
+from .attempt import Attempt, Stop
+from .causes import find_cause
 from .message import message_bytes
+from .net import ConnectFailed
 from .result import DeliveryResult, Diagnosis
+from .smtp_auth import secret_forms
 
 USER_AGENT = "Sendwell"
 
@@ -63,7 +66,7 @@ def _parse_url(url: str) -> tuple[_Target | None, str | None]:
             host = idna.encode(host, uts46=True).decode("ascii")
         except Exception:
             return None, "host"
-    if scheme == "http" and not _net.is_loopback_host(host):
+    if scheme == "http" and not net.is_loopback_host(host):
         return None, "not_https"
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
@@ -96,7 +99,7 @@ class _Tracker:
     request: it connects to the vetted addresses, records those steps, and
     remembers the phase a failure happened in."""
 
-    def __init__(self, attempt: Attempt, addresses: list[_net.Address], port: int, tls: bool):
+    def __init__(self, attempt: Attempt, addresses: list[net.Address], port: int, tls: bool):
         self.attempt = attempt
         self.addresses = addresses
         self.port = port
@@ -104,7 +107,7 @@ class _Tracker:
         self.phase = "connect"
         self.phase_started = time.monotonic()
         self.error: BaseException | None = None
-        self.address: _net.Address = addresses[0]
+        self.address: net.Address = addresses[0]
 
     def _enter(self, phase: str) -> None:
         self.phase, self.phase_started = phase, time.monotonic()
@@ -112,7 +115,7 @@ class _Tracker:
     def open_socket(self) -> socket.socket:
         self._enter("connect")
         try:
-            sock, self.address = _net.open_connection(self.addresses, self.attempt.timeout)
+            sock, self.address = net.open_connection(self.addresses, self.attempt.timeout)
         except ConnectFailed as failure:
             self.error = failure
             raise
@@ -125,7 +128,7 @@ class _Tracker:
 
     def connected(self, sock) -> None:
         if self.tls:
-            self.attempt.add_step("tls", True, self.phase_started, _net.tls_detail(sock, True))
+            self.attempt.add_step("tls", True, self.phase_started, tls.tls_detail(sock, True))
         self._enter("request")
 
     def failed(self, exc: BaseException) -> None:
@@ -206,7 +209,7 @@ def send(
     target, bad_url_reason = _parse_url(url)
     secrets: list[str] = []
     if target is not None and target.password:
-        secrets = _net.secret_forms(target.password, target.username or "")
+        secrets = secret_forms(target.password, target.username or "")
     attempt = Attempt(deadline_s, host=target.host if target else "", secrets=secrets)
     adapter: _PinnedAdapter | None = None
     response: requests.Response | None = None
@@ -214,9 +217,9 @@ def send(
         if target is None:
             with attempt.step("request") as step:
                 step.fail("http_bad_url", facts={"reason": bad_url_reason})
-        addresses = attempt.resolve(target.host, target.port, allow_private=allow_private)
+        addresses = net.resolve(attempt, target.host, target.port, allow_private=allow_private)
         if target.scheme == "http" and not all(
-                _net.is_loopback_host(sockaddr[0]) for _, sockaddr in addresses):
+                net.is_loopback_host(sockaddr[0]) for _, sockaddr in addresses):
             # Plain http is allowed to this machine only; the name said
             # loopback, the resolver did not.
             with attempt.step("request") as step:
@@ -295,19 +298,19 @@ def _request_failure(attempt: Attempt, tracker: _Tracker, exc: BaseException,
         detail = {"method": "POST", "url": target.display_url}
     attempt.add_step(phase, False, tracker.phase_started, detail)
     if isinstance(error, ConnectFailed) and not attempt.expired():
-        code, facts = _net.connect_error_diagnosis(error.errors)
+        code, facts = net.connect_error_diagnosis(error.errors)
         return attempt.diagnosis(code, phase, facts={**facts, "port": tracker.port}
                                  if code != "timed_out" else None)
 
     def http_specific(step: str, failure: BaseException) -> Diagnosis | None:
-        if _net.find_cause(failure, requests.Timeout) is not None:
+        if find_cause(failure, requests.Timeout) is not None:
             return attempt.diagnosis("timed_out", step)
         return None
 
     diagnosis = attempt.diagnose_exception(phase, error, http_specific)
     if diagnosis.code == "certificate_wrong_host":
-        der = _net.fetch_certificate(attempt, tracker.address, target.host)
-        names = _net.certificate_names(der)
+        der = certificates.fetch_certificate(attempt, tracker.address, target.host)
+        names = certificates.certificate_names(der)
         if names:
             diagnosis.facts["cert_names"] = names
     return diagnosis

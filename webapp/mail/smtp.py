@@ -18,10 +18,12 @@ import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from . import _net
-from ._net import Attempt, Stop, StepRecord
+from . import certificates, net, tls
+from .attempt import Attempt, Stop, StepRecord
+from .causes import is_timeout
 from .message import message_bytes
 from .result import DeliveryResult, Diagnosis
+from .smtp_auth import secret_forms
 
 SECURITY_MODES = ("tls", "starttls", "opportunistic")
 
@@ -200,7 +202,7 @@ class _Session:
         self.attempt: Attempt | None = None
         self.deadline_s = deadline_s
         self.sock: socket.socket | None = None
-        self.address: _net.Address | None = None
+        self.address: net.Address | None = None
         self.client: _SmtpClient | None = None
         self.encrypted = False
         self.max_size: int | None = None
@@ -210,10 +212,11 @@ class _Session:
     def run(self, data: bytes, envelope_from: str, envelope_to: list[str]) -> DeliveryResult:
         dest = self.dest
         self.attempt = Attempt(self.deadline_s, host=dest.host,
-                               secrets=_net.secret_forms(dest.password, dest.username))
+                               secrets=secret_forms(dest.password, dest.username))
         try:
-            addresses = self.attempt.resolve(dest.host, dest.port, allow_private=self.allow_private)
-            self.sock, self.address = self.attempt.connect(addresses, dest.port)
+            addresses = net.resolve(self.attempt, dest.host, dest.port,
+                                    allow_private=self.allow_private)
+            self.sock, self.address = net.connect(self.attempt, addresses, dest.port)
             if dest.security == "tls":
                 self._implicit_tls()
             self._greeting()
@@ -247,7 +250,7 @@ class _Session:
 
     def _implicit_tls(self) -> None:
         with self._step("tls") as step:
-            context = _net.tls_context(verify=self.dest.verify_tls, cafile=self.cafile)
+            context = tls.tls_context(verify=self.dest.verify_tls, cafile=self.cafile)
             self.sock = context.wrap_socket(self.sock, server_hostname=self.dest.host,
                                             do_handshake_on_connect=False)
             self._set_timeout()
@@ -267,7 +270,7 @@ class _Session:
                                   facts={"suggested_port": 587})
                 raise
             self.encrypted = True
-            step.detail = _net.tls_detail(self.sock, self.dest.verify_tls)
+            step.detail = tls.tls_detail(self.sock, self.dest.verify_tls)
 
     def _greeting(self) -> None:
         plain_first = self.dest.security != "tls"
@@ -281,7 +284,7 @@ class _Session:
                 raw_lines = self.client.raw_reply_lines
                 if raw_lines and not self.attempt.expired() and not _SMTP_LINE.match(raw_lines[0]):
                     step.fail("not_smtp", reply_text=b" ".join(raw_lines)[:1000])
-                if (plain_first and _net.is_timeout(exc) and not self.attempt.expired()
+                if (plain_first and is_timeout(exc) and not self.attempt.expired()
                         and self._speaks_implicit_tls()):
                     step.fail("tls_expected_on_connect", facts={"suggested_port": 465})
                 raise
@@ -348,7 +351,7 @@ class _Session:
                 # injection attacks). Discarding them would do; stopping says so.
                 step.fail("starttls_injection")
         with self._step("tls") as step:
-            context = _net.tls_context(verify=self.dest.verify_tls, cafile=self.cafile)
+            context = tls.tls_context(verify=self.dest.verify_tls, cafile=self.cafile)
             self.sock = context.wrap_socket(client.sock, server_hostname=self.dest.host,
                                             do_handshake_on_connect=False)
             # smtplib's reader belongs to the plain socket; whatever the server
@@ -360,7 +363,7 @@ class _Session:
             except ssl.SSLCertVerificationError as exc:
                 self._fail_certificate(step, exc)
             self.encrypted = True
-            step.detail = _net.tls_detail(self.sock, self.dest.verify_tls)
+            step.detail = tls.tls_detail(self.sock, self.dest.verify_tls)
             client.helo_resp = client.ehlo_resp = None
             client.esmtp_features = {}
             client.does_esmtp = False
@@ -523,11 +526,11 @@ class _Session:
         return None
 
     def _fail_certificate(self, step: StepRecord, exc: ssl.SSLCertVerificationError) -> None:
-        code, facts = _net.tls_error_diagnosis(exc)
+        code, facts = tls.tls_error_diagnosis(exc)
         if code == "certificate_wrong_host":
             prepare = None if self.dest.security == "tls" else self._prepare_starttls
-            der = _net.fetch_certificate(self.attempt, self.address, self.dest.host, prepare)
-            names = _net.certificate_names(der)
+            der = certificates.fetch_certificate(self.attempt, self.address, self.dest.host, prepare)
+            names = certificates.certificate_names(der)
             if names:
                 facts["cert_names"] = names
         step.fail(code, facts=facts)
@@ -538,14 +541,11 @@ class _Session:
         """A fresh connection's first line, if it is an SMTP greeting."""
         if self.attempt.expired():
             return None
-        family, sockaddr = self.address
         try:
-            with socket.socket(family, socket.SOCK_STREAM) as sock:
-                # A plain SMTP server greets at once; do not spend the whole
-                # deadline waiting on one that does not.
-                sock.settimeout(min(PLAIN_BANNER_WAIT_S, self.attempt.timeout(0.5)))
-                sock.connect(sockaddr)
-                self.attempt.watchdog.watch(sock)
+            # A plain SMTP server greets at once; do not spend the whole
+            # deadline waiting on one that does not.
+            wait = min(PLAIN_BANNER_WAIT_S, self.attempt.timeout(0.5))
+            with self.attempt.probe_socket(self.address, wait) as sock:
                 line = b""
                 while b"\n" not in line and len(line) < 1024:
                     chunk = sock.recv(1024)
@@ -560,17 +560,12 @@ class _Session:
     def _speaks_implicit_tls(self) -> bool:
         """Does a fresh connection complete a TLS handshake right away? Then
         the server waits for TLS from the first byte (port 465 style)."""
-        family, sockaddr = self.address
         try:
-            with socket.socket(family, socket.SOCK_STREAM) as sock:
-                sock.settimeout(self.attempt.timeout())
-                sock.connect(sockaddr)
-                self.attempt.watchdog.watch(sock)
-                with _net.probe_context().wrap_socket(
-                        sock, server_hostname=self.dest.host, do_handshake_on_connect=False) as tls:
-                    tls.settimeout(self.attempt.timeout())
-                    tls.do_handshake()
-                    return True
+            with self.attempt.probe_socket(self.address) as sock, tls.probe_context().wrap_socket(
+                    sock, server_hostname=self.dest.host, do_handshake_on_connect=False) as tls_sock:
+                tls_sock.settimeout(self.attempt.timeout())
+                tls_sock.do_handshake()
+                return True
         except OSError:
             return False
 
