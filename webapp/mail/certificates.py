@@ -12,6 +12,14 @@ from .result import shorten
 from .tls import probe_context
 
 
+def presented_facts(attempt: Attempt, address: Address, server_hostname: str,
+                    prepare: Callable[[socket.socket], None] | None = None) -> dict:
+    """Facts about the certificate the server at ``address`` presents, for
+    a diagnosis: the names it is valid for, when it can be read."""
+    names = certificate_names(fetch_certificate(attempt, address, server_hostname, prepare))
+    return {"cert_names": names} if names else {}
+
+
 def fetch_certificate(attempt: Attempt, address: Address, server_hostname: str,
                       prepare: Callable[[socket.socket], None] | None = None) -> bytes | None:
     """Reconnect, without verification, to read the certificate the server
