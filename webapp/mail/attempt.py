@@ -173,18 +173,17 @@ class Attempt:
         try:
             yield record
         except Stop:
-            self.add_step(name, False, record.started, record.detail, record.reply)
+            self._record(record, ok=False)
             raise
         except Exception as exc:
-            self.add_step(name, False, record.started, record.detail, record.reply)
+            self._record(record, ok=False)
             raise Stop(self.diagnose_exception(name, exc, diagnose)) from None
         else:
-            self.add_step(name, record.ok, record.started, record.detail, record.reply)
+            self._record(record, ok=record.ok)
 
-    def add_step(self, name: str, ok: bool, started: float, detail: dict | None = None,
-                 reply: str | None = None) -> None:
-        elapsed_ms = round((time.monotonic() - started) * 1000, 1)
-        self.steps.append(Step(name, ok, elapsed_ms, dict(detail or {}), reply))
+    def _record(self, record: StepRecord, *, ok: bool) -> None:
+        elapsed_ms = round((time.monotonic() - record.started) * 1000, 1)
+        self.steps.append(Step(record.name, ok, elapsed_ms, dict(record.detail or {}), record.reply))
 
     def diagnose_exception(self, step: str, exc: BaseException,
                            diagnose: Diagnose | None = None) -> Diagnosis:
