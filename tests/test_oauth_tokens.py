@@ -176,7 +176,7 @@ def test_consent_refused_comes_back_diagnosed(oauth_server, provider):
     assert callback.code is None and oauth.state_matches(start.state, callback.state)
     code, facts = callback.failure
     assert code == "oauth_consent_refused" and facts["error"] == "access_denied"
-    assert facts["stage"] == "authorize" and facts["provider"] == provider
+    assert facts["stage"] == "authorize" and facts["oauth"] == provider
     if provider == MICROSOFT:
         assert facts["aadsts"] == 65004
         assert facts["description"] == "AADSTS65004: User declined to consent to access the app."
@@ -236,7 +236,7 @@ def test_an_answer_without_refresh_token_is_refused(oauth_server, provider):
     server.omit_refresh_token = True
     result = sign_in(server, provider)
     assert (result.token, result.code) == (None, "oauth_no_refresh_token")
-    assert result.facts == {"provider": provider, "stage": "code"}
+    assert result.facts == {"oauth": provider, "stage": "code"}
 
 
 # --- refresh -----------------------------------------------------------------------------------
@@ -278,7 +278,7 @@ def test_a_dead_refresh_token_is_diagnosed(oauth_server, provider, spoil, reason
     result = oauth.refresh(where(server, provider), CLIENT_ID, CLIENT_SECRET, token["refresh_token"],
                            transport=HTTPAdapter())
     assert (result.token, result.code) == (None, "oauth_grant_revoked")
-    assert result.facts["reason"] == reason and result.facts["provider"] == provider
+    assert result.facts["reason"] == reason and result.facts["oauth"] == provider
     assert result.facts["stage"] == "refresh" and result.facts["status"] == 400
 
 
@@ -333,7 +333,7 @@ def test_an_endpoint_that_does_not_speak_oauth_is_a_bad_answer(http_server, path
     endpoints = oauth.Endpoints(GOOGLE, "http://127.0.0.1:9/auth", endpoint.url(path), None)
     result = oauth.refresh(endpoints, CLIENT_ID, CLIENT_SECRET, "rt", transport=HTTPAdapter())
     assert result.code == "oauth_bad_answer"
-    assert result.facts == {"provider": GOOGLE, "stage": "refresh", "status": status}
+    assert result.facts == {"oauth": GOOGLE, "stage": "refresh", "status": status}
     assert len(endpoint.requests) == 1  # the redirect was not followed
 
 
@@ -396,7 +396,7 @@ def test_token_failures_map_to_diagnoses(provider, stage, body, code, extra):
     found, facts = oauth_errors.token_failure(provider, stage, 400, body)
     assert found == code and found in oauth_errors.CODES
     assert extra.items() <= facts.items()
-    assert facts["provider"] == provider and facts["stage"] == stage and facts["status"] == 400
+    assert facts["oauth"] == provider and facts["stage"] == stage and facts["status"] == 400
 
 
 def test_descriptions_are_cut_and_cleaned():
@@ -487,7 +487,7 @@ def test_a_refused_token_is_diagnosed_from_the_smtp_answer(oauth_server, xoauth2
     smtp = xoauth2_smtp_server(server, provider=provider, tls_context=server_tls.valid)
     accepted, (code, facts) = smtp_sign_in(smtp, ca_file, "sender@example.com", token["access_token"])
     assert accepted is None and code == "xoauth2_refused"
-    assert facts.get("status") == status and facts["reply_code"] == 535
+    assert facts.get("challenge_status") == status and facts["reply_code"] == 535
     assert facts["account_differs"] is False
     assert smtp.attempts[0].client_answer in (None, "")
 
@@ -498,7 +498,7 @@ def test_a_token_sent_for_another_username_says_so(oauth_server, xoauth2_smtp_se
     smtp = xoauth2_smtp_server(server, provider=MICROSOFT, tls_context=server_tls.valid)
     _, (code, facts) = smtp_sign_in(smtp, ca_file, "office@example.com", token["access_token"])
     assert code == "xoauth2_refused" and facts["account_differs"] is True
-    assert facts["username"] == "office@example.com" and facts["enhanced"] == "5.7.3"
+    assert facts["login"] == "office@example.com" and facts["enhanced"] == "5.7.3"
 
 
 def test_smtp_auth_disabled_for_the_mailbox_under_xoauth2(oauth_server, xoauth2_smtp_server, server_tls, ca_file):

@@ -28,10 +28,13 @@ Codes:
 - ``oauth_bad_answer``: not an OAuth answer at all (a redirect, an HTML page,
   a server error).
 
-Facts always have ``provider`` and ``stage`` ('authorize', 'code', 'refresh',
-'revoke'); error answers add ``error``, ``status`` (HTTP), ``aadsts`` (the
-number, Microsoft) and ``description`` (the provider's first line). None of
-them is a secret.
+Facts always have ``oauth`` (the provider: 'microsoft' or 'google') and
+``stage`` ('authorize', 'code', 'refresh', 'revoke'); error answers add
+``error``, ``status`` (HTTP), ``aadsts`` (the number, Microsoft) and
+``description`` (the provider's first line). A reason that changes what the
+user should do is also a flag of its own (``secret_expired``,
+``client_unknown``, ``sign_in_required``, ``testing_expiry``), which is how
+the explanations pick their variants. None of the facts is a secret.
 """
 
 from __future__ import annotations
@@ -62,16 +65,16 @@ _MICROSOFT_NUMBERS: dict[int, tuple[str, dict]] = {
     50011: ("oauth_redirect_mismatch", {}),
     500113: ("oauth_redirect_mismatch", {}),
     7000215: ("oauth_client_rejected", {"reason": "secret_wrong"}),
-    7000222: ("oauth_client_rejected", {"reason": "secret_expired"}),
+    7000222: ("oauth_client_rejected", {"reason": "secret_expired", "secret_expired": True}),
     7000218: ("oauth_client_rejected", {"reason": "secret_missing"}),
-    700016: ("oauth_client_rejected", {"reason": "client_unknown"}),
+    700016: ("oauth_client_rejected", {"reason": "client_unknown", "client_unknown": True}),
     700082: ("oauth_grant_revoked", {"reason": "expired"}),
     70008: ("oauth_grant_revoked", {"reason": "expired"}),
     70043: ("oauth_grant_revoked", {"reason": "expired"}),
     50173: ("oauth_grant_revoked", {"reason": "revoked"}),
-    50076: ("oauth_grant_revoked", {"reason": "sign_in_required"}),
-    50078: ("oauth_grant_revoked", {"reason": "sign_in_required"}),
-    50079: ("oauth_grant_revoked", {"reason": "sign_in_required"}),
+    50076: ("oauth_grant_revoked", {"reason": "sign_in_required", "sign_in_required": True}),
+    50078: ("oauth_grant_revoked", {"reason": "sign_in_required", "sign_in_required": True}),
+    50079: ("oauth_grant_revoked", {"reason": "sign_in_required", "sign_in_required": True}),
 }
 
 _GOOGLE_CLIENT_NOT_FOUND = "the oauth client was not found"
@@ -94,10 +97,13 @@ def token_failure(provider: str, stage: str, status: int | None, body: Mapping) 
         return "oauth_redirect_mismatch", facts
     if error == "invalid_client":
         unknown = _GOOGLE_CLIENT_NOT_FOUND in facts.get("description", "").lower()
-        return "oauth_client_rejected", {**facts, "reason": "client_unknown" if unknown else "secret_wrong"}
+        reason = {"reason": "client_unknown", "client_unknown": True} if unknown else {"reason": "secret_wrong"}
+        return "oauth_client_rejected", {**facts, **reason}
     if error == "invalid_grant" and stage == "refresh":
-        reason = "expired_or_revoked" if provider == GOOGLE else "unknown"
-        return "oauth_grant_revoked", {**facts, "reason": reason}
+        if provider == GOOGLE:
+            # Google cannot say which; an app in "Testing" loses its grants after 7 days.
+            return "oauth_grant_revoked", {**facts, "reason": "expired_or_revoked", "testing_expiry": True}
+        return "oauth_grant_revoked", {**facts, "reason": "unknown"}
     if error in ("access_denied", "consent_required"):
         return "oauth_consent_refused", facts
     if not error:
@@ -119,7 +125,7 @@ def authorize_failure(provider: str, params: Mapping) -> tuple[str, dict]:
     if facts["error"] == "redirect_uri_mismatch":
         return "oauth_redirect_mismatch", facts
     if facts["error"] == "invalid_client":
-        return "oauth_client_rejected", {**facts, "reason": "client_unknown"}
+        return "oauth_client_rejected", {**facts, "reason": "client_unknown", "client_unknown": True}
     return "oauth_provider_error", facts
 
 
@@ -127,11 +133,11 @@ def no_refresh_token(provider: str, stage: str) -> tuple[str, dict]:
     """A token answer without a refresh token: Google sends one only with
     ``access_type=offline`` (and after the first consent only with
     ``prompt=consent``); Microsoft only when ``offline_access`` was granted."""
-    return "oauth_no_refresh_token", {"provider": provider, "stage": stage}
+    return "oauth_no_refresh_token", {"oauth": provider, "stage": stage}
 
 
 def bad_answer(provider: str, stage: str, status: int | None, **facts) -> tuple[str, dict]:
-    found = {"provider": provider, "stage": stage, **facts}
+    found = {"oauth": provider, "stage": stage, **facts}
     if status is not None:
         found["status"] = status
     return "oauth_bad_answer", found
@@ -139,7 +145,7 @@ def bad_answer(provider: str, stage: str, status: int | None, **facts) -> tuple[
 
 def _facts(provider: str, stage: str, body: Mapping) -> dict:
     error = body.get("error")
-    facts = {"provider": provider, "stage": stage,
+    facts = {"oauth": provider, "stage": stage,
              "error": _clean(error, 64) if isinstance(error, str) else ""}
     description = body.get("error_description")
     if isinstance(description, str) and description.strip():

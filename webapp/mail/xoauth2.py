@@ -17,8 +17,8 @@ base64-decodes each challenge before handing it over, so
 answers a challenge with ``""``.
 
 Codes (no prose here): ``xoauth2_refused`` (the token was refused; facts say
-the provider, Google's ``status``, and whether the signed-in account differs
-from the username), ``basic_auth_disabled`` (a password login where only
+the provider (``oauth``), Google's ``challenge_status``, and whether the
+signed-in ``account`` differs from the ``login`` sent), ``basic_auth_disabled`` (a password login where only
 OAuth is allowed: Microsoft's ``550 5.7.30``, and ``535 5.7.139 ...basic
 authentication is disabled``), ``smtp_auth_disabled`` (Microsoft's other
 ``5.7.139``: SMTP AUTH is off for the mailbox or the tenant, under any
@@ -31,12 +31,30 @@ import base64
 import binascii
 import json
 import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from .smtp_replies import BASIC_AUTH_OFF
+
+if TYPE_CHECKING:
+    from .attempt import Attempt
 
 MECHANISM = "XOAUTH2"
 
 _ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
-_BASIC_DISABLED = re.compile(r"basic authentication is (?:disabled|not supported)", re.IGNORECASE)
 _TENANT_OR_MAILBOX = re.compile(r"disabled for the (tenant|mailbox)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class OAuthLogin:
+    """How an SMTP session signs in with OAuth: ``access_token(attempt)``
+    gives a live access token, calling the provider as a recorded step of
+    the attempt when the one it has is about to expire (and raising Stop
+    when that fails); ``account`` is the signed-in account, to say so when
+    it is not the username."""
+    provider: str                                              # 'microsoft' or 'google'
+    access_token: Callable[["Attempt"], str] = field(repr=False)
+    account: str | None = None
 
 
 def initial_response(user: str, access_token: str) -> str:
@@ -91,12 +109,14 @@ def auth_failure(provider: str, mechanism: str, reply_code: int | None,
         reply_text = reply_text.decode("utf-8", "replace")
     reply_text = reply_text or ""
     enhanced = enhanced_status(reply_text)
-    facts: dict = {"provider": provider, "mechanism": mechanism.upper()}
+    facts: dict = {"mechanism": mechanism.upper()}
+    if mechanism.upper() == MECHANISM:
+        facts["oauth"] = provider
     if reply_code is not None:
         facts["reply_code"] = reply_code
     if enhanced:
         facts["enhanced"] = enhanced
-    if enhanced == "5.7.30" or (enhanced == "5.7.139" and _BASIC_DISABLED.search(reply_text)):
+    if BASIC_AUTH_OFF.search(reply_text):
         return "basic_auth_disabled", facts
     if enhanced == "5.7.139":
         where = _TENANT_OR_MAILBOX.search(reply_text)
@@ -106,10 +126,10 @@ def auth_failure(provider: str, mechanism: str, reply_code: int | None,
     if mechanism.upper() != MECHANISM:
         return None
     if challenge:
-        facts["status"] = challenge.get("status")
+        facts["challenge_status"] = challenge.get("status")
     if account and username:
         facts["account"] = account
-        facts["username"] = username
+        facts["login"] = username
         facts["account_differs"] = account.casefold() != username.casefold()
     if challenge or reply_code == 535:
         return "xoauth2_refused", facts
