@@ -61,7 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["store"] = storage.Store(database, storage.keyring(keys))
     app.extensions["store"].init()
 
-    from . import auth, commands, documents, guide, layout, limits, settings_views
+    from . import auth, commands, documents, guide, layout, limits, oauth_views, settings_views
 
     i18n.init_app(app)
     commands.init_app(app)
@@ -73,6 +73,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(settings_views.bp)
     app.register_blueprint(guide.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(oauth_views.bp)
 
     static_versions: dict[str, str] = {}
 

@@ -10,6 +10,11 @@ LABELS = {
     "smtp_host": _l("SMTP server"),
     "smtp_port": _l("Port"),
     "smtp_security": _l("Connection security"),
+    "sign_in_method": _l("Sign-in method"),
+    "oauth_client_id": _l("Client ID"),
+    "oauth_client_secret": _l("Client secret"),
+    "oauth_tenant": _l("Directory (tenant)"),
+    "oauth_redirect_uri": _l("Redirect URI"),
     "username": _l("Username"),
     "from_address": _l("Email address"),
     "password": _l("Password"),
@@ -43,6 +48,29 @@ HELP = {
     "smtp_security": _l(
         "Your server uses a port other than 465, 587 or 25: choose how the connection to it is "
         "secured. Your email provider's instructions say which."),
+    "sign_in_method": _l(
+        "How Sendwell signs in to the SMTP server. A password works with most email providers. "
+        "Microsoft 365 stops accepting passwords for sending at the end of December 2026: choose "
+        "Microsoft 365 (OAuth) for it. For Gmail and Google Workspace, Google (OAuth) saves you "
+        "the app password. With OAuth you sign in once with your provider, and Sendwell never "
+        "learns your password."),
+    "oauth_client_id": _l(
+        "The ID of the app you registered for Sendwell with your provider. In the Microsoft Entra "
+        "admin center it is the Application (client) ID; in the Google Cloud console, the Client "
+        "ID. The guide shows how to register the app."),
+    "oauth_client_secret": _l(
+        "The client secret you created for the app: the secret's Value in the Microsoft Entra "
+        "admin center (not its Secret ID), or the Client secret in the Google Cloud console. "
+        "Sendwell stores it encrypted and never shows it again: leave this blank to keep the "
+        "saved one. Microsoft client secrets expire; enter the new one here when you create it."),
+    "oauth_tenant": _l(
+        "Your organization's Directory (tenant) ID from the app's overview page in the Microsoft "
+        "Entra admin center, or your domain such as contoso.onmicrosoft.com. Leave it empty "
+        "(organizations) only if the app accepts accounts from any organization."),
+    "oauth_redirect_uri": _l(
+        "Register this exact address with the app before you sign in: in the Microsoft Entra "
+        "admin center as a Web redirect URI, in the Google Cloud console under Authorized "
+        "redirect URIs. The provider sends you back to it after you sign in."),
     "username": _l(
         "The name you sign in to your email provider with. Usually it is the full email address "
         "of the account, but some providers use a different username."),
@@ -68,6 +96,13 @@ HELP = {
     "test_recipient": _l(
         "Where the test email goes. Leave it empty to send it to the sending address, or enter "
         "any address whose inbox you can check."),
+}
+
+# Names of the sign-in methods: the same in every language.
+SIGN_IN_METHOD_LABELS = {
+    "password": _l("Password"),
+    "microsoft": "Microsoft 365 (OAuth)",
+    "google": "Google (OAuth)",
 }
 
 SECURITY_LABELS = {

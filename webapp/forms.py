@@ -5,8 +5,9 @@ from wtforms import BooleanField, PasswordField, RadioField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 
 from . import rules, validation
-from .fields import LABELS, SECURITY_LABELS, fill
-from .model import SECURITY_MODES, MailSettings
+from .fields import LABELS, SECURITY_LABELS, SIGN_IN_METHOD_LABELS, fill
+from .mail.oauth import valid_tenant
+from .model import PASSWORD, SECURITY_MODES, SIGN_IN_METHODS, MailSettings
 
 MESSAGES = {
     "required": _l("Fill in this field."),
@@ -24,6 +25,13 @@ MESSAGES = {
     "password_required": _l("Enter the password that goes with %(username)s."),
     "password_retype": _l("The server details changed, so type the password again: a saved "
                           "password is only ever sent to the server it was saved for."),
+    "client_id_invalid": _l("Paste the ID exactly as the app registration shows it, without "
+                            "spaces."),
+    "tenant_invalid": _l("Enter the directory's ID (like 9188040d-6c67-4c5b-b112-36a304b66dad), "
+                         "a domain such as contoso.onmicrosoft.com, or organizations."),
+    "client_secret_required": _l("Enter the client secret of the app registration."),
+    "sign_in_required": _l("Press %(button)s first. A sign-in counts only for the %(smtp_host)s, "
+                           "%(smtp_port)s, %(username)s and %(oauth_client_id)s it was made with."),
 }
 
 
@@ -38,6 +46,22 @@ def _username(value: str) -> str:
     return validation.header_safe(value).strip()
 
 
+def _client_id(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise validation.Invalid("required")
+    if len(value) > 200 or not value.isascii() or not value.isprintable() or " " in value:
+        raise validation.Invalid("client_id_invalid")
+    return value
+
+
+def _tenant(value: str) -> str:
+    value = value.strip()
+    if value and not valid_tenant(value):
+        raise validation.Invalid("tenant_invalid")
+    return value
+
+
 def _security_choice(value: str) -> str:
     if value not in SECURITY_MODES:
         raise validation.Invalid("security_required")
@@ -46,8 +70,8 @@ def _security_choice(value: str) -> str:
 
 # How each field is checked when the rules show it; what the check returns is
 # what is saved. Shown fields not listed here save nothing of their own: the
-# protocol, the two secrets (see validate) and the checkboxes whose address
-# field says it all.
+# protocol, the secrets (see validate) and the checkboxes whose address field
+# says it all.
 FIELD_CHECKS = {
     "http_reply_to": validation.address,
     "smtp_host": validation.host,
@@ -58,6 +82,14 @@ FIELD_CHECKS = {
     "copy_address": validation.address,
     "reply_to_address": validation.address,
     "skip_tls_verify": bool,
+    "sign_in_method": lambda value: value if value in SIGN_IN_METHODS else PASSWORD,
+    "oauth_client_id": _client_id,
+    "oauth_tenant": _tenant,
+}
+# The secret typed in each field that takes one.
+SECRET_CHECKS = {
+    "password": validation.password,
+    "oauth_client_secret": validation.password,
 }
 
 
@@ -73,6 +105,12 @@ class SettingsForm(FlaskForm):
         choices=[SelectChoice("", "")] + [SelectChoice(key, label)
                                           for key, label in SECURITY_LABELS.items()],
         validate_choice=False)
+    sign_in_method = RadioField(LABELS["sign_in_method"], default=PASSWORD, validate_choice=False,
+                                choices=[SelectChoice(key, label)
+                                         for key, label in SIGN_IN_METHOD_LABELS.items()])
+    oauth_client_id = StringField(LABELS["oauth_client_id"])
+    oauth_client_secret = PasswordField(LABELS["oauth_client_secret"])
+    oauth_tenant = StringField(LABELS["oauth_tenant"])
     username = StringField(LABELS["username"])
     from_address = StringField(LABELS["from_address"])
     password = PasswordField(LABELS["password"])
@@ -87,6 +125,15 @@ class SettingsForm(FlaskForm):
     # ("" when nothing was typed).
     settings: MailSettings | None = None
     typed_secret: str = ""
+    # The fields the provider's SMTP server filled in (rules.provider_fills).
+    filled: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        fills = rules.provider_fills(self.values())
+        for name, value in fills.items():
+            self[name].data = value
+        self.filled = tuple(fills)
 
     def values(self) -> dict[str, str]:
         """What was submitted, in the shape the visibility rules read."""
@@ -117,12 +164,12 @@ class SettingsForm(FlaskForm):
         cleaned = {"protocol": self.protocol.data}
         for name in shown & FIELD_CHECKS.keys():
             cleaned[name] = self._check(name, FIELD_CHECKS[name])
-        # The secret is typed in one of two places and is never part of the settings.
+        # The secret is typed in one place or another and is never part of the settings.
         secret = ""
         if "http_url" in shown:
             cleaned["http_url"], secret = self._check("http_url", validation.http_url) or ("", "")
-        if "password" in shown:
-            secret = self._check("password", validation.password) or ""
+        for name in shown & SECRET_CHECKS.keys():
+            secret = self._check(name, SECRET_CHECKS[name]) or ""
         self.typed_secret = secret
         if (self.test_recipient.data or "").strip():
             self._check("test_recipient", validation.address)
@@ -131,6 +178,20 @@ class SettingsForm(FlaskForm):
             return False
         self.settings = MailSettings.from_dict(cleaned)
         return True
+
+    def settings_so_far(self) -> MailSettings:
+        """The settings from the shown fields that pass their checks, whatever
+        else is still missing or wrong, without marking any field: enough to
+        know the destination a sign-in is for."""
+        values = self.values()
+        cleaned = {"protocol": values.get("protocol") if values.get("protocol") in ("SMTP", "HTTP")
+                   else "SMTP"}
+        for name in rules.visible_fields(rules.slot_states(values)) & FIELD_CHECKS.keys():
+            try:
+                cleaned[name] = FIELD_CHECKS[name](self[name].data or "")
+            except validation.Invalid:
+                pass
+        return MailSettings.from_dict(cleaned)
 
     def require_secret(self, saved_secret_for, has_saved_secret: bool) -> str | None:
         """The secret to use: the typed one, else the saved one for this same destination.
@@ -141,8 +202,8 @@ class SettingsForm(FlaskForm):
         is needed and none can be used.
         """
         settings = self.settings
-        if self.typed_secret:
-            return self.typed_secret
+        if self.typed_secret or settings.credential_kind == "oauth":
+            return self.typed_secret  # an OAuth sign-in: see oauth_tokens.credential_for
         kept = saved_secret_for(settings.destination)
         if kept or settings.credential_kind != "password":
             return kept

@@ -11,10 +11,10 @@ from flask_babel import format_datetime, format_decimal, gettext as _, lazy_gett
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
-from . import explain, outbox, rules
-from .current import delivery_options, store
+from . import explain, oauth_tokens, oauth_views, outbox, rules
+from .current import delivery_options, send_credential, store
 from .fields import fill
-from .forms import SettingsForm
+from .forms import SettingsForm, message as field_message
 from .limits import limit
 from .model import MailSettings
 from .slot_texts import port_note, test_status_text, tls_warning
@@ -39,13 +39,16 @@ class TestStatus:
         return f"{self.state}@{self.at.isoformat()}" if self.at else self.state
 
 
-def settings_fingerprint(settings: MailSettings, secret: str | None) -> str:
-    """Identifies settings exactly as tested, secret included, without storing the secret."""
+def settings_fingerprint(settings: MailSettings, secret) -> str:
+    """Identifies settings exactly as tested, secret included, without storing the secret
+    (an OAuth sign-in counts by its identity, which a rotated refresh token keeps)."""
+    if isinstance(secret, oauth_tokens.OAuthCredential):
+        secret = secret.identity
     material = json.dumps([settings.to_dict(), secret or ""], sort_keys=True).encode()
     return hmac.new(current_app.config["SECRET_KEY"].encode(), material, hashlib.sha256).hexdigest()
 
 
-def status_for(settings: MailSettings | None, secret: str | None) -> TestStatus:
+def status_for(settings: MailSettings | None, secret) -> TestStatus:
     """The test status of these settings with this secret (None: the form is not valid)."""
     run = None if settings is None else store().test_run(settings_fingerprint(settings, secret))
     if run is not None:
@@ -53,14 +56,22 @@ def status_for(settings: MailSettings | None, secret: str | None) -> TestStatus:
     return TestStatus("changed" if store().has_test_runs() else "untested")
 
 
-def secret_for_form(form: SettingsForm, saved: SavedSettings | None) -> str | None:
-    """The secret for a validated form: typed, else saved for this very destination
-    (see SettingsForm.require_secret, which marks the password field when there is none)."""
-    return form.require_secret(store().secret_for, bool(saved and saved.has_secret))
+def secret_for_form(form: SettingsForm, saved: SavedSettings | None):
+    """What a validated form signs in with: the password, typed or saved for this very
+    destination (see SettingsForm.require_secret, which marks the password field when
+    there is none), or the OAuth sign-in stored for it (marking the sign-in method)."""
+    settings = form.settings
+    if settings.credential_kind != "oauth":
+        return form.require_secret(store().secret_for, bool(saved and saved.has_secret))
+    credential = oauth_tokens.credential_for(store(), settings, form.typed_secret)
+    if credential is None:
+        button = oauth_views.SIGN_IN_BUTTONS[settings.oauth_provider]
+        form.sign_in_method.errors.append(field_message("sign_in_required", button=button))
+    return credential
 
 
-def validated(form: SettingsForm, saved: SavedSettings | None) -> str | None:
-    """Validate the form once; the secret to use with its settings, if any."""
+def validated(form: SettingsForm, saved: SavedSettings | None):
+    """Validate the form once; the secret (or OAuth sign-in) to use with its settings."""
     return secret_for_form(form, saved) if form.validate() else None
 
 
@@ -75,7 +86,8 @@ def preview_status(form: SettingsForm, saved: SavedSettings | None) -> TestStatu
 
 
 def slot_states(form: SettingsForm, status: TestStatus) -> dict[str, str | None]:
-    return {**rules.slot_states(form.values()), "test_status": status.key}
+    return {**rules.slot_states(form.values()), "test_status": status.key,
+            "oauth_status": oauth_views.panel_key(form)}
 
 
 def form_for(settings: MailSettings, **options) -> SettingsForm:
@@ -97,6 +109,9 @@ def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, 
 @bp.get("")
 def page():
     saved = store().saved()
+    restored = oauth_views.restored_form()
+    if restored is not None:  # back from signing in with the provider
+        return render_page(restored, saved, preview_status(restored, saved))
     if saved is None:
         return render_page(SettingsForm(formdata=None), None, TestStatus("untested"))
     # Saved settings are valid settings: their status needs no form.
@@ -117,7 +132,13 @@ def update():
         return render_page(form, saved, status, report=report)
     secret = validated(form, saved)
     if not form.errors:
-        store().save(form.settings, secret)
+        if form.settings.credential_kind == "oauth":
+            store().save(form.settings, None)  # the sign-in is stored on its own
+            if form.typed_secret:
+                store().set_grant_client_secret(form.settings.destination, form.typed_secret)
+        else:
+            store().save(form.settings, secret)
+        oauth_views.forget_draft()
         flash(_l("Settings saved."))
         return redirect(url_for("settings.page"))
     return render_page(form, saved, status_for(form.settings, secret), 422)
@@ -153,7 +174,8 @@ def run_test(form: SettingsForm, saved) -> tuple[explain.Report, TestStatus]:
     subject, body = test_message_text(settings)
     message = outbox.compose(settings, to=[recipient], subject=subject, body=body)
     options = delivery_options()
-    result = outbox.send(settings, secret, message, to=[recipient], options=options)
+    result = outbox.send(settings, send_credential(settings, secret), message, to=[recipient],
+                         options=options)
     run = store().record_test(settings_fingerprint(settings, secret), result.ok)
     report = explain.report(
         result, settings,
@@ -195,8 +217,12 @@ def fields():
     states = slot_states(form, status)
     changed = rules.changed_slots(states, set(request.form.getlist("shown")))
     render_slot = get_template_attribute("settings/_fields.html", "slot")
-    return Markup("").join(render_slot(name, form, states, saved, oob=True, status=status)
-                           for name in changed)
+    parts = [render_slot(name, form, states, saved, oob=True, status=status) for name in changed]
+    if "smtp" not in changed:
+        # The provider's server in SMTP server and Port, which were empty.
+        server_field = get_template_attribute("settings/_fields.html", "server_field")
+        parts += [server_field(form, name, oob=True) for name in form.filled]
+    return Markup("").join(parts)
 
 
 @bp.record_once

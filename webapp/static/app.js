@@ -21,6 +21,44 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { wireRevealButtons(document); });
-  document.addEventListener("htmx:load", function (event) { wireRevealButtons(event.target); });
+  // Copy: puts the text of the element it names on the clipboard (the
+  // redirect address to register with the provider). Without the
+  // clipboard, the text is selected so that it can be copied by hand.
+  function wireCopyButtons(root) {
+    root.querySelectorAll("button[data-copy]").forEach(function (button) {
+      if (button.dataset.wired) return;
+      button.dataset.wired = "1";
+      button.hidden = false;
+      var label = button.textContent;
+      button.addEventListener("click", function () {
+        var source = document.getElementById(button.dataset.copy);
+        if (!source) return;
+        var text = source.textContent.trim();
+        var done = function () {
+          button.textContent = button.dataset.copiedText;
+          window.setTimeout(function () { button.textContent = label; }, 2000);
+        };
+        var select = function () {
+          var range = document.createRange();
+          range.selectNodeContents(source);
+          var selection = window.getSelection();
+          selection.removeAllRanges();
+          selection.addRange(range);
+        };
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(text).then(done, select);
+        } else {
+          select();
+        }
+      });
+    });
+  }
+
+  function wire(root) {
+    wireRevealButtons(root);
+    wireCopyButtons(root);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { wire(document); });
+  document.addEventListener("htmx:load", function (event) { wire(event.target); });
 })();

@@ -27,6 +27,14 @@ MIGRATIONS: list[tuple[str, ...]] = [
         " filename TEXT NOT NULL, size INTEGER NOT NULL, protocol TEXT NOT NULL,"
         " ok INTEGER NOT NULL, diagnosis TEXT, reply TEXT)",
     ),
+    # 2: OAuth sign-ins (oauth.py): grants sealed with their destination, and
+    # sign-ins under way.
+    (
+        "CREATE TABLE oauth_grants (destination TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
+        " updated_at TEXT NOT NULL)",
+        "CREATE TABLE oauth_sign_ins (key TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
+        " expires_at REAL NOT NULL)",
+    ),
 ]
 
 
