@@ -337,16 +337,23 @@ PROVIDER_STEPS: dict[str, ProviderSteps] = {
             _l("Copy the password Yahoo shows and paste it into %(password)s."),
             _l("Set %(smtp_host)s to smtp.mail.yahoo.com and %(smtp_port)s to 587 or 465."),
         )),
+    # Signing in with OAuth: Microsoft 365 stops taking passwords for SMTP.
     "microsoft_365": ProviderSteps(steps=(
-        _l("Set %(smtp_host)s to smtp.office365.com and %(smtp_port)s to 587."),
-        _l("Enter the full email address of the mailbox in %(username)s and its password in "
-           "%(password)s."),
+        _l("Choose Microsoft 365 (OAuth) in %(sign_in_method)s: %(smtp_host)s and %(smtp_port)s "
+           "are filled in with smtp.office365.com and 587."),
+        _l("Register Sendwell in the Microsoft Entra admin center, as described below, and enter "
+           "its details in %(oauth_client_id)s, %(oauth_client_secret)s and %(oauth_tenant)s."),
+        _l("Press %(sign_in)s and sign in with the account of the mailbox you send from. "
+           "Sendwell fills in %(username)s."),
         _l("If the test fails with the server's answer 5.7.139, sign-in with SMTP (SMTP AUTH) "
            "is turned off: ask your Microsoft 365 administrator to turn on Authenticated SMTP "
            "for this mailbox (Microsoft 365 admin center: Users, Active users, the user, Mail, "
            "Manage email apps)."),
-        _l("If your organization requires multi-factor authentication for every sign-in, "
-           "Microsoft may refuse a password from Sendwell even so: ask your administrator which "
-           "mailbox or mail relay to use for sending from programs."),
     )),
 }
+
+
+# The OAuth sign-in's texts are in oauth_diagnoses.py; they join these tables.
+from .oauth_diagnoses import merge as _merge_oauth_texts  # noqa: E402
+
+_merge_oauth_texts()

@@ -4,18 +4,24 @@ A field's help text in the guide is the very catalog entry the form shows,
 and every text that names a field does so through its label.
 """
 from flask import Blueprint, current_app, render_template
-from flask_babel import format_decimal
+from flask_babel import format_decimal, gettext as _
 
+from . import oauth_guide
 from .diagnoses import TROUBLESHOOTING
 from .explain import provider_steps
 from .fields import HELP, LABELS, fill, label_values
 from .mail.providers import GMAIL, MICROSOFT_365, YAHOO_MAIL, Provider
+from .oauth_diagnoses import SIGN_IN_BUTTONS
 
 bp = Blueprint("guide", __name__, url_prefix="/<lang>/guide")
 
 
 def sign_in_steps(provider: Provider) -> list[str]:
-    return [fill(step) for step in provider_steps(provider).steps]
+    return [fill(step, sign_in=SIGN_IN_BUTTONS["microsoft"]) for step in provider_steps(provider).steps]
+
+
+def texts(items, **extra) -> list[str]:
+    return [fill(item, **extra) for item in items]
 
 
 def field_help(*names: str) -> list[dict]:
@@ -31,6 +37,12 @@ def page():
         gmail_steps=sign_in_steps(GMAIL),
         yahoo_steps=sign_in_steps(YAHOO_MAIL),
         microsoft_steps=sign_in_steps(MICROSOFT_365),
+        oauth_sign_in=texts(oauth_guide.SIGN_IN, sign_out=_("Sign out"), copy=_("Copy")),
+        microsoft_change=texts(oauth_guide.MICROSOFT_CHANGE),
+        entra_steps=texts(oauth_guide.ENTRA_STEPS),
+        google_intro=texts(oauth_guide.GOOGLE_INTRO),
+        google_steps=texts(oauth_guide.GOOGLE_STEPS, sign_in=SIGN_IN_BUTTONS["google"]),
+        google_cloud_steps=texts(oauth_guide.GOOGLE_CLOUD_STEPS),
         troubleshooting=[fill(item) for item in TROUBLESHOOTING],
         deadline_seconds=format_decimal(current_app.config["MAIL_DEADLINE"]),
     )

@@ -32,7 +32,7 @@ from .forms import SettingsForm, message
 from .limits import limit
 from .mail import oauth
 from .mail.result import DeliveryResult, Diagnosis
-from .model import MICROSOFT
+from .oauth_diagnoses import SIGN_IN_BUTTONS
 from .oauth_tokens import DRAFT, DRAFT_TTL_S, PENDING, PENDING_TTL_S, draft_values
 
 bp = Blueprint("oauth", __name__)
@@ -43,7 +43,6 @@ SESSION_DRAFT = "oauth_draft"
 # What the sign-in needs right; the rest of the form may still be incomplete.
 START_FIELDS = ("smtp_host", "smtp_port", "smtp_security", "username", "oauth_client_id",
                 "oauth_tenant", "oauth_client_secret")
-SIGN_IN_BUTTONS = {MICROSOFT: _l("Sign in with Microsoft"), oauth.GOOGLE: _l("Sign in with Google")}
 
 
 @dataclass

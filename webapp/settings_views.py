@@ -17,6 +17,7 @@ from .fields import fill
 from .forms import SettingsForm, message as field_message
 from .limits import limit
 from .model import MailSettings
+from .oauth_diagnoses import SIGN_IN_BUTTONS
 from .slot_texts import port_note, test_status_text, tls_warning
 from .storage import SavedSettings, TestRun
 
@@ -65,7 +66,7 @@ def secret_for_form(form: SettingsForm, saved: SavedSettings | None):
         return form.require_secret(store().secret_for, bool(saved and saved.has_secret))
     credential = oauth_tokens.credential_for(store(), settings, form.typed_secret)
     if credential is None:
-        button = oauth_views.SIGN_IN_BUTTONS[settings.oauth_provider]
+        button = SIGN_IN_BUTTONS[settings.oauth_provider]
         form.sign_in_method.errors.append(field_message("sign_in_required", button=button))
     return credential
 

@@ -33,7 +33,8 @@ Facts always have ``oauth`` (the provider: 'microsoft' or 'google') and
 ``error``, ``status`` (HTTP), ``aadsts`` (the number, Microsoft) and
 ``description`` (the provider's first line). A reason that changes what the
 user should do is also a flag of its own (``secret_expired``,
-``client_unknown``, ``sign_in_required``, ``testing_expiry``), which is how
+``client_unknown``, ``sign_in_required``, ``testing_expiry``,
+``tenant_required``), which is how
 the explanations pick their variants. None of the facts is a secret.
 """
 
@@ -72,6 +73,8 @@ _MICROSOFT_NUMBERS: dict[int, tuple[str, dict]] = {
     70008: ("oauth_grant_revoked", {"reason": "expired"}),
     70043: ("oauth_grant_revoked", {"reason": "expired"}),
     50173: ("oauth_grant_revoked", {"reason": "revoked"}),
+    # The app is for its own organization only: /organizations cannot sign in to it.
+    50194: ("oauth_provider_error", {"tenant_required": True}),
     50076: ("oauth_grant_revoked", {"reason": "sign_in_required", "sign_in_required": True}),
     50078: ("oauth_grant_revoked", {"reason": "sign_in_required", "sign_in_required": True}),
     50079: ("oauth_grant_revoked", {"reason": "sign_in_required", "sign_in_required": True}),
@@ -118,7 +121,8 @@ def authorize_failure(provider: str, params: Mapping) -> tuple[str, dict]:
     number = facts.get("aadsts")
     if provider == MICROSOFT and number in _MICROSOFT_NUMBERS:
         code, extra = _MICROSOFT_NUMBERS[number]
-        if code in ("oauth_consent_refused", "oauth_redirect_mismatch", "oauth_client_rejected"):
+        if code in ("oauth_consent_refused", "oauth_redirect_mismatch", "oauth_client_rejected",
+                    "oauth_provider_error"):
             return code, {**facts, **extra}
     if facts["error"] in ("access_denied", "consent_required"):
         return "oauth_consent_refused", facts

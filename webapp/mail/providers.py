@@ -60,7 +60,8 @@ MICROSOFT_365 = Provider(
     mx_suffixes=("mail.protection.outlook.com",),
     smtp=(SmtpEndpoint("smtp.office365.com", 587, "starttls"),
           SmtpEndpoint("smtp-mail.outlook.com", 587, "starttls")),
-    login="password", steps_key="microsoft_365")
+    # Password sign-in for SMTP ends by default at the end of December 2026.
+    login="oauth", steps_key="microsoft_365")
 
 PROVIDERS: tuple[Provider, ...] = (
     GMAIL,

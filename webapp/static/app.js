@@ -54,6 +54,17 @@
     });
   }
 
+  // "Sign in with ..." under a failed test: the same as the form's own
+  // sign-in button, which keeps what is typed and goes through htmx.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button[data-sign-in]") : null;
+    if (!button) return;
+    var own = document.querySelector("#slot-oauth_status button[value=oauth_sign_in]");
+    if (!own) return;  // no panel: the button posts the form itself
+    event.preventDefault();
+    own.click();
+  });
+
   function wire(root) {
     wireRevealButtons(root);
     wireCopyButtons(root);
