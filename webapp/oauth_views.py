@@ -136,19 +136,30 @@ def _kept_client_secret(settings) -> str:
     return grant.client_secret if grant else ""
 
 
-def _page(form: SettingsForm, code: int = 200):
-    from .settings_views import preview_status, render_page
-    saved = store().saved()
+def _status(form: SettingsForm, saved):
+    """The test status beside Update, leaving the form's messages as they are."""
+    from .settings_views import preview_status
+    messages = {field.name: list(field.errors) for field in form}
     status = preview_status(form, saved)
-    return render_page(form, saved, status, code)
+    for field in form:
+        field.errors = messages[field.name]
+    return status
+
+
+def _page(form: SettingsForm, code: int = 200):
+    from .settings_views import render_page
+    saved = store().saved()
+    # The language switcher leads to the settings page: this address takes posts only.
+    return render_page(form, saved, _status(form, saved), code,
+                       url_in=lambda lang: url_for("settings.page", lang=lang))
 
 
 def _fragment(form: SettingsForm, names=()):
     """HTMX: the messages of ``names`` and the sign-in panel, out of band."""
-    from .settings_views import preview_status, slot_states
+    from .settings_views import slot_states
     saved = store().saved()
     errors = get_template_attribute("macros/fields.html", "errors")
-    states = slot_states(form, preview_status(form, saved))
+    states = slot_states(form, _status(form, saved))
     render_slot = get_template_attribute("settings/_fields.html", "slot")
     return Markup("").join([*(errors(form[name], oob=True) for name in names),
                             render_slot("oauth_status", form, states, saved, oob=True)])
