@@ -17,7 +17,8 @@ MARKUP = re.compile(r"</?[a-zA-Z][^>]*>")
 SAME_EVERYWHERE = {"%(ms)s ms", "%(size)s KB", "%(size)s MB", "SMTP", "HTTP"}
 # Words a language has borrowed from English and uses as they are.
 SAME_IN = {
-    "it": {"Password", "Email", "Port"},
+    # "Directory (tenant)": how the Microsoft Entra admin center writes it in Italian.
+    "it": {"Password", "Email", "Port", "Directory (tenant)"},
     "sw": {"Port", "%(address)s, port %(port)s", "%(host)s, port %(port)s"},
     "es": set(),
     "sl": set(),

@@ -54,7 +54,7 @@ def test_a_full_sign_in_fills_the_username_and_the_test_passes_over_xoauth2(
     assert element(html, "p", id="signed-in-as").text == f"Signed in as {ACCOUNT}"
     assert input_value(html, "username") == ACCOUNT
     assert element(html, "input", name="oauth_client_secret").attrs["placeholder"] == \
-        "Saved: leave blank to keep it"
+        "Saved client secret: leave blank to keep it"
     assert CLIENT_SECRET not in html
 
     result = run_test(site, signed_in_form(provider, smtp))
@@ -265,7 +265,7 @@ def test_a_revoked_refresh_token_is_diagnosed(oauth_site, xoauth2_smtp_server, s
 
 
 @pytest.mark.parametrize("lang, title", [("en", "The client secret has expired"),
-                                         ("it", "Il client secret è scaduto"),
+                                         ("it", "Il segreto client è scaduto"),
                                          ("sw", "Siri ya mteja imeisha muda")])
 def test_an_expired_client_secret_is_diagnosed(oauth_site, xoauth2_smtp_server, server_tls, lang, title):
     site = oauth_site(access_token_lifetime=60)

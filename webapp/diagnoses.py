@@ -343,7 +343,7 @@ PROVIDER_STEPS: dict[str, ProviderSteps] = {
            "are filled in with smtp.office365.com and 587."),
         _l("Register Sendwell in the Microsoft Entra admin center, as described below, and enter "
            "its details in %(oauth_client_id)s, %(oauth_client_secret)s and %(oauth_tenant)s."),
-        _l("Press %(sign_in)s and sign in with the account of the mailbox you send from. "
+        _l("Press %(sign_in_button)s and sign in with the account of the mailbox you send from. "
            "Sendwell fills in %(username)s."),
         _l("If the test fails with the server's answer 5.7.139, sign-in with SMTP (SMTP AUTH) "
            "is turned off: ask your Microsoft 365 administrator to turn on Authenticated SMTP "

@@ -64,7 +64,7 @@ HELP = {
         "Sendwell stores it encrypted and never shows it again: leave this blank to keep the "
         "saved one. Microsoft client secrets expire; enter the new one here when you create it."),
     "oauth_tenant": _l(
-        "Your organization's Directory (tenant) ID from the app's overview page in the Microsoft "
+        "Your organization's Directory (tenant) ID from the app's Overview page in the Microsoft "
         "Entra admin center, or your domain such as contoso.onmicrosoft.com. Leave it empty "
         "(organizations) only if the app accepts accounts from any organization."),
     "oauth_redirect_uri": _l(

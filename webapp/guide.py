@@ -17,7 +17,8 @@ bp = Blueprint("guide", __name__, url_prefix="/<lang>/guide")
 
 
 def sign_in_steps(provider: Provider) -> list[str]:
-    return [fill(step, sign_in=SIGN_IN_BUTTONS["microsoft"]) for step in provider_steps(provider).steps]
+    button = SIGN_IN_BUTTONS["microsoft"]  # only Microsoft 365's steps name a sign-in button
+    return [fill(step, sign_in_button=button) for step in provider_steps(provider).steps]
 
 
 def texts(items, **extra) -> list[str]:
@@ -41,7 +42,7 @@ def page():
         microsoft_change=texts(oauth_guide.MICROSOFT_CHANGE),
         entra_steps=texts(oauth_guide.ENTRA_STEPS),
         google_intro=texts(oauth_guide.GOOGLE_INTRO),
-        google_steps=texts(oauth_guide.GOOGLE_STEPS, sign_in=SIGN_IN_BUTTONS["google"]),
+        google_steps=texts(oauth_guide.GOOGLE_STEPS, sign_in_button=SIGN_IN_BUTTONS["google"]),
         google_cloud_steps=texts(oauth_guide.GOOGLE_CLOUD_STEPS),
         troubleshooting=[fill(item) for item in TROUBLESHOOTING],
         deadline_seconds=format_decimal(current_app.config["MAIL_DEADLINE"]),

@@ -81,7 +81,7 @@ GOOGLE_STEPS = (
        "in with smtp.gmail.com and 587."),
     _l("Register Sendwell in the Google Cloud console, as described below, and enter its "
        "details in %(oauth_client_id)s and %(oauth_client_secret)s."),
-    _l("Press %(sign_in)s and sign in with the Gmail or Google Workspace account you send from. "
+    _l("Press %(sign_in_button)s and sign in with the Gmail or Google Workspace account you send from. "
        "Sendwell fills in %(username)s."),
 )
 
