@@ -9,10 +9,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+import threading
+
+from werkzeug.datastructures import MultiDict
+
 from helpers import HX, element, elements, post, text_of
 from oauth_views_helpers import (ACCOUNT, CALLBACK, CLIENT_SECRET, input_value, oauth_form, path_of,
-                                 run_test, settings_page, sign_in, start_sign_in)
+                                 run_test, settings_page, sign_in, signed_in_client, start_sign_in)
 from webapp import create_app
+from webapp.forms import SettingsForm
 
 BOTH = pytest.mark.parametrize("provider", ["microsoft", "google"])
 # The authorization server's grants (Authlib's server side) and aiosmtpd.
@@ -32,9 +37,7 @@ def signed_in_form(provider, smtp, **extra):
 
 
 def grant(site, form):
-    from oauth_views_helpers import signed_in_client  # noqa: F401 (same app)
-    from webapp.forms import SettingsForm
-    from werkzeug.datastructures import MultiDict
+    """The grant stored for the destination the form names."""
     with site.app.test_request_context():
         settings = SettingsForm(formdata=MultiDict(form), meta={"csrf": False}).settings_so_far()
     return site.store.grant_for(settings.destination)
@@ -153,7 +156,6 @@ def test_a_replayed_callback_is_refused(oauth_site, xoauth2_smtp_server, server_
 
 
 def test_a_callback_with_another_sessions_state_is_refused(oauth_site):
-    from oauth_views_helpers import signed_in_client
     site = oauth_site()
     victim_address = start_sign_in(site, oauth_form("microsoft"))
     attacker = signed_in_client(site.app)
@@ -235,6 +237,39 @@ def test_a_token_about_to_expire_is_refreshed_and_a_rotated_one_replaces_the_old
     assert "The test email was sent" in text_of(run_test(site, form))
     assert len(site.server.seen("token", grant_type="refresh_token")) == 2
     assert "Tested at" in text_of(run_test(site, form))  # same sign-in: the status holds
+
+
+def test_sends_at_the_same_time_refresh_once(oauth_site, xoauth2_smtp_server, server_tls):
+    site = oauth_site(access_token_lifetime=60)
+    smtp = mail_server(site, xoauth2_smtp_server, server_tls, "microsoft")
+    sign_in(site, oauth_form("microsoft", smtp))
+    form = signed_in_form("microsoft", smtp)
+    site.server.access_token_lifetime = 3600  # the refreshed token lasts: one refresh is enough
+    clients = [signed_in_client(site.app) for _ in range(3)]
+    results = []
+
+    def test(client):
+        results.append(text_of(post(client, "/en/settings/test", form).get_data(as_text=True)))
+
+    threads = [threading.Thread(target=test, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all("The test email was sent" in result for result in results), results
+    assert len(site.server.seen("token", grant_type="refresh_token")) == 1
+
+
+def test_saved_settings_keep_their_passed_test(oauth_site, xoauth2_smtp_server, server_tls):
+    site = oauth_site()
+    smtp = mail_server(site, xoauth2_smtp_server, server_tls, "google")
+    sign_in(site, oauth_form("google", smtp))
+    form = signed_in_form("google", smtp)
+    run_test(site, form)
+    post(site.client, "/en/settings", {**form, "action": "update"}, headers={})
+    html = settings_page(site)
+    assert element(html, "div", id="slot-test_status").text.endswith(": passed.")
+    assert element(html, "p", id="signed-in-as").text == f"Signed in as {ACCOUNT}"
 
 
 def test_a_fresh_token_is_used_as_it_is(oauth_site, xoauth2_smtp_server, server_tls):
@@ -391,4 +426,39 @@ def test_the_real_providers_are_the_defaults(tmp_path):
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k"})
     assert app.config["OAUTH_MICROSOFT_AUTHORITY"] == "https://login.microsoftonline.com"
     assert app.config["OAUTH_GOOGLE_TOKEN_URL"] == "https://oauth2.googleapis.com/token"
-    assert [e for e in elements("<p></p>", "p")]  # (helpers import used)
+
+
+# -- the guide --------------------------------------------------------------------------------
+
+LANGS = ["en", "sl", "sw", "it", "ja", "es"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_guide_registers_the_app_with_both_providers_in_every_language(client, lang):
+    html = client.get(f"/{lang}/guide").get_data(as_text=True)
+    english = client.get("/en/guide").get_data(as_text=True)
+    # The provider's steps, then Test and Update; then registering the app.
+    for section, steps in (("microsoft-365", 4 + 1 + 7), ("google-oauth", 3 + 1 + 5)):
+        assert len(elements(_section(html, section), "li")) == steps, (lang, section)
+    entra = _section(html, "microsoft-365")
+    assert "SMTP.Send" in entra and "entra.microsoft.com" in entra and "5.7.30" in entra
+    google = _section(html, "google-oauth")
+    assert "console.cloud.google.com" in google and "7" in google
+    for name in ("sign_in_method", "oauth_client_id", "oauth_client_secret", "oauth_tenant",
+                 "oauth_redirect_uri"):
+        assert element(html, "h3", id=f"field-{name}") is not None
+    if lang != "en":
+        assert _section(html, "microsoft-365") != _section(english, "microsoft-365")
+
+
+def test_the_guide_no_longer_tells_microsoft_365_users_to_type_their_password(client):
+    section = text_of(_section(client.get("/en/guide").get_data(as_text=True), "microsoft-365"))
+    assert "its password in Password" not in section
+    assert "Choose Microsoft 365 (OAuth) in Sign-in method" in section
+    assert "Press Sign in with Microsoft and sign in with the account of the mailbox" in section
+    assert "at the end of December 2026" in section
+
+
+def _section(html, section_id):
+    start = html.index(f'<section id="{section_id}"')
+    return html[start:html.index("</section>", start)]

@@ -70,6 +70,9 @@ def login(store, settings: MailSettings, credential: OAuthCredential, *,
     where = endpoints(settings, oauth_settings)
 
     def access_token(attempt: Attempt) -> str:
+        # Scrubbed from anything a server sends back, like the password.
+        attempt.secrets.extend(secret for secret in (credential.client_secret,
+                                                     credential.grant.refresh_token) if secret)
         grant = store.grant_for(destination) or credential.grant
         if not oauth.needs_refresh(_token_view(grant)):
             return grant.access_token

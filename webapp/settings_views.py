@@ -119,8 +119,11 @@ def page():
         return render_page(SettingsForm(formdata=None), None, TestStatus("untested"))
     # Saved settings are valid settings: their status needs no form.
     settings = saved.settings
-    status = status_for(settings, store().secret_for(settings.destination))
-    return render_page(form_for(settings), saved, status)
+    if settings.credential_kind == "oauth":
+        secret = oauth_tokens.credential_for(store(), settings, "")
+    else:
+        secret = store().secret_for(settings.destination)
+    return render_page(form_for(settings), saved, status_for(settings, secret))
 
 
 @bp.post("")
