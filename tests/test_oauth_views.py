@@ -462,3 +462,17 @@ def test_the_guide_no_longer_tells_microsoft_365_users_to_type_their_password(cl
 def _section(html, section_id):
     start = html.index(f'<section id="{section_id}"')
     return html[start:html.index("</section>", start)]
+
+
+def test_go_leads_only_to_the_configured_providers_sign_in_page(oauth_site):
+    from webapp.oauth_tokens import PENDING
+    site = oauth_site()
+    with site.client.session_transaction() as session:
+        session["oauth_state"] = "a-state"
+    site.store.put_sign_in(PENDING, "a-state", {"url": "https://evil.example/authorize?x=1"}, 60)
+    answer = site.client.get("/oauth/go")
+    assert answer.status_code == 302 and answer.headers["Location"] == "/en/settings"
+    # Nothing pending: back to the settings too.
+    with site.client.session_transaction() as session:
+        session["oauth_state"] = "unknown"
+    assert site.client.get("/oauth/go").headers["Location"] == "/en/settings"

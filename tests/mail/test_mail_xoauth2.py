@@ -216,3 +216,19 @@ def test_a_server_without_xoauth2_is_not_sent_a_password_instead(smtp_server, se
     login = OAuthLogin(oauth.GOOGLE, lambda attempt: "ya29.a-token")
     diagnosis = assert_failed(deliver(plain, login, ca_file=ca_file), "auth_not_offered", "login")
     assert diagnosis.facts["oauth"] == oauth.GOOGLE and "PLAIN" in diagnosis.facts["mechanisms"]
+
+
+def test_a_token_never_crosses_the_internet_in_plain_text(oauth_server, xoauth2_smtp_server, monkeypatch):
+    """No TLS, and the server's address taken as a public one (nothing public can
+    run here): Sendwell stops before AUTH instead of sending the bearer token."""
+    server = oauth_server(redirect_uris=[CALLBACK])
+    grant = signed_in(server, oauth.GOOGLE)
+    plain = xoauth2_smtp_server(server, provider=oauth.GOOGLE, auth_require_tls=False)
+    monkeypatch.setattr(smtp.net, "is_forbidden_address", lambda address: False)
+    dest = SmtpDestination(plain.host, plain.port, "opportunistic", username=ACCOUNT,
+                           oauth=holding(grant, oauth.GOOGLE))
+    message = build_message(from_address=ACCOUNT, to=["client@example.org"], subject="x", body="x\n")
+    result = smtp.send(dest, message, envelope_from=ACCOUNT, envelope_to=["client@example.org"],
+                       deadline_s=3.0)
+    diagnosis = assert_failed(result, "auth_not_offered", "login")
+    assert diagnosis.facts["encrypted"] is False and plain.attempts == []
