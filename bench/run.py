@@ -17,6 +17,9 @@ missed or a figure could not be measured, 0 otherwise.
 4. The settings page's first load in Debian's chromium (Playwright): requests
    and bytes; a repeat visit must fetch no static file again.
 5. The peak RSS (VmHWM) of each worker after the run, against the baseline's.
+6. Signing in with OAuth (bench/oauth_figure.py, issue 11): the round trip,
+   and a test over XOAUTH2 that must refresh its access token against one
+   that need not.
 
 Sendwell is started the way `make run` does (gunicorn.conf.py: gthread
 workers, loopback), with its own instance folder in a temporary directory,
@@ -49,6 +52,8 @@ from datetime import date
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
+
+import oauth_figure  # bench/, beside this file
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -808,6 +813,8 @@ def run(stack: ExitStack, notes: list[str], warnings: list[str]) -> list[tuple[i
     stack.callback(smtp.stop)
     silent = SilentServer()
     stack.callback(silent.stop)
+    oauth = oauth_figure.OAuthServers(tls, free_port, HOST)
+    stack.callback(oauth.stop)
     # Both servers get the same environment but for Sendwell's own settings;
     # SENDWELL_WORKERS and SENDWELL_THREADS, if set, tune both alike.
     base_env = {key: value for key, value in os.environ.items()
@@ -841,6 +848,7 @@ def run(stack: ExitStack, notes: list[str], warnings: list[str]) -> list[tuple[i
         "SENDWELL_MAIL_CA_FILE": tls.ca_file,
         # The run sends some 40 tests a minute from one address.
         "SENDWELL_RATELIMIT_TEST": "100000 per minute",
+        **oauth.env(),  # figure 6: the loopback provider's endpoints
     }, workdir, workers)
     stack.callback(app.stop)
     app.wait_ready("/en/guide")
@@ -854,6 +862,8 @@ def run(stack: ExitStack, notes: list[str], warnings: list[str]) -> list[tuple[i
     figure(3, lambda: figure_3(app, session, silent))
     figure(4, lambda: figure_4(app))
     figure(5, lambda: figure_5(app, hello_memory))
+    figure(6, lambda: oauth_figure.figure_6(session, oauth, HOST, request=request,
+                                            bench_error=BenchError, log=log, row=Row))
     if app.process.poll() is not None:
         raise BenchError(f"Sendwell exited during the run:\n{app.log_tail()}")
     return rows
