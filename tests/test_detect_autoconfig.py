@@ -1,0 +1,234 @@
+"""The autoconfig document: where to fetch it, and hardened parsing."""
+
+import time
+
+import pytest
+
+from webapp.detect.autoconfig import (MAX_DOCUMENT_BYTES, OutgoingServer, autoconfig_urls,
+                                      parse_autoconfig)
+
+ADDRESS = "Anna.Novak@Example.COM"
+
+GOOD = b"""<?xml version="1.0" encoding="UTF-8"?>
+<clientConfig version="1.1">
+  <emailProvider id="example.com">
+    <domain>example.com</domain>
+    <displayName>Example Mail</displayName>
+    <incomingServer type="imap">
+      <hostname>imap.example.com</hostname>
+      <port>993</port>
+      <socketType>SSL</socketType>
+      <username>%EMAILADDRESS%</username>
+      <authentication>password-cleartext</authentication>
+    </incomingServer>
+    <outgoingServer type="smtp">
+      <hostname>smtp.%EMAILDOMAIN%</hostname>
+      <port>465</port>
+      <socketType>SSL</socketType>
+      <username>%EMAILADDRESS%</username>
+      <authentication>OAuth2</authentication>
+      <authentication>password-cleartext</authentication>
+    </outgoingServer>
+    <outgoingServer type="smtp">
+      <hostname>submit.example.com</hostname>
+      <port>587</port>
+      <socketType>STARTTLS</socketType>
+      <username>%EMAILLOCALPART%</username>
+      <authentication>password-cleartext</authentication>
+    </outgoingServer>
+  </emailProvider>
+</clientConfig>
+"""
+
+
+def outgoing(*servers: str) -> bytes:
+    body = "".join(f'<outgoingServer type="smtp">{server}</outgoingServer>' for server in servers)
+    return f'<clientConfig version="1.1"><emailProvider id="x">{body}</emailProvider></clientConfig>'.encode()
+
+
+def test_urls_to_try_in_order():
+    first, second = autoconfig_urls("anna+news@Example.COM")
+
+    assert first == ("https://autoconfig.example.com/mail/config-v1.1.xml"
+                     "?emailaddress=anna%2Bnews%40Example.COM")
+    assert second == "https://example.com/.well-known/autoconfig/mail/config-v1.1.xml"
+
+
+def test_urls_of_an_international_domain_use_its_ascii_form():
+    first, second = autoconfig_urls("ana@bücher.example")
+    assert second == "https://xn--bcher-kva.example/.well-known/autoconfig/mail/config-v1.1.xml"
+    assert first.startswith("https://autoconfig.xn--bcher-kva.example/")
+
+
+@pytest.mark.parametrize("address", ["no-at-sign", "@example.com", "anna@", "anna@a..b"])
+def test_urls_refuse_unusable_addresses(address):
+    with pytest.raises(ValueError):
+        autoconfig_urls(address)
+
+
+def test_good_document_gives_its_outgoing_servers_filled_in():
+    result = parse_autoconfig(GOOD, ADDRESS)
+
+    assert result.ok
+    assert result.servers == (
+        OutgoingServer("smtp.example.com", 465, "tls", ADDRESS, "address",
+                       ("oauth2", "password")),
+        OutgoingServer("submit.example.com", 587, "starttls", "Anna.Novak", "local_part",
+                       ("password",)),
+    )
+    # The incoming server is never taken for an outgoing one.
+    assert all("imap" not in server.host for server in result.servers)
+
+
+@pytest.mark.parametrize("template, username, rule", [
+    ("%EMAILADDRESS%", ADDRESS, "address"),
+    ("%EMAILLOCALPART%", "Anna.Novak", "local_part"),
+    ("%EMAILLOCALPART%@mail.%EMAILDOMAIN%", "Anna.Novak@mail.example.com", "pattern"),
+    ("relay-user", "relay-user", "fixed"),
+    ("%REALNAME%", None, None),         # nothing we can fill in
+    ("", None, None),
+])
+def test_username_patterns(template, username, rule):
+    result = parse_autoconfig(outgoing(
+        f"<hostname>smtp.example.com</hostname><port>587</port><socketType>STARTTLS</socketType>"
+        f"<username>{template}</username>"), ADDRESS)
+
+    assert (result.servers[0].username, result.servers[0].username_rule) == (username, rule)
+
+
+@pytest.mark.parametrize("socket_type, security", [
+    ("SSL", "tls"), ("STARTTLS", "starttls"), ("plain", "opportunistic")])
+def test_socket_types(socket_type, security):
+    result = parse_autoconfig(outgoing(
+        f"<hostname>smtp.example.com</hostname><port>25</port><socketType>{socket_type}</socketType>"),
+        ADDRESS)
+    assert result.servers[0].security == security
+
+
+def test_first_known_socket_type_wins():
+    result = parse_autoconfig(outgoing(
+        "<hostname>smtp.example.com</hostname><port>587</port>"
+        "<socketType>QUANTUM</socketType><socketType>STARTTLS</socketType><socketType>SSL</socketType>"),
+        ADDRESS)
+    assert result.servers[0].security == "starttls"
+
+
+@pytest.mark.parametrize("server, problem", [
+    ("<hostname>smtp.example.com</hostname><port>0</port><socketType>SSL</socketType>", "bad_port"),
+    ("<hostname>smtp.example.com</hostname><port>x</port><socketType>SSL</socketType>", "bad_port"),
+    ("<hostname>smtp.example.com</hostname><socketType>SSL</socketType>", "bad_port"),
+    ("<hostname>smtp.example.com</hostname><port>465</port>", "bad_socket_type"),
+    ("<hostname>smtp.example.com/evil</hostname><port>465</port><socketType>SSL</socketType>",
+     "bad_hostname"),
+    ("<hostname>-bad.example.com</hostname><port>465</port><socketType>SSL</socketType>",
+     "bad_hostname"),
+    ("<hostname>%REALNAME%.example.com</hostname><port>465</port><socketType>SSL</socketType>",
+     "bad_hostname"),
+    ("<hostname>localhost</hostname><port>465</port><socketType>SSL</socketType>", "bad_hostname"),
+])
+def test_unusable_servers_are_skipped(server, problem):
+    result = parse_autoconfig(outgoing(server), ADDRESS)
+
+    assert result.failure == "no_outgoing_server"
+    assert result.facts["skipped"] == [problem]
+
+
+def test_an_unusable_server_does_not_hide_a_good_one():
+    result = parse_autoconfig(outgoing(
+        "<hostname>bad host</hostname><port>465</port><socketType>SSL</socketType>",
+        "<hostname>smtp.example.com</hostname><port>465</port><socketType>SSL</socketType>"),
+        ADDRESS)
+    assert [s.host for s in result.servers] == ["smtp.example.com"]
+    assert result.facts["skipped"] == ["bad_hostname"]
+
+
+def test_only_smtp_outgoing_servers():
+    document = outgoing().replace(b"</emailProvider>", b'<outgoingServer type="ews">'
+                                  b"<hostname>ews.example.com</hostname><port>443</port>"
+                                  b"<socketType>SSL</socketType></outgoingServer></emailProvider>")
+    assert parse_autoconfig(document, ADDRESS).facts["skipped"] == ["not_smtp"]
+
+
+def test_a_namespaced_document_is_the_same_document():
+    document = GOOD.replace(b'<clientConfig version="1.1">',
+                            b'<clientConfig xmlns="http://example.com/ns" version="1.1">')
+    assert len(parse_autoconfig(document, ADDRESS).servers) == 2
+
+
+# --- hostile documents ---------------------------------------------------------------
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<clientConfig version="1.1"><emailProvider id="x"><outgoingServer type="smtp">
+<hostname>smtp.example.com</hostname><port>465</port><socketType>SSL</socketType>
+<username>&lol9;</username></outgoingServer></emailProvider></clientConfig>
+"""
+
+EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
+<!DOCTYPE clientConfig [<!ENTITY host SYSTEM "file:///etc/hostname">]>
+<clientConfig version="1.1"><emailProvider id="x"><outgoingServer type="smtp">
+<hostname>&host;</hostname><port>465</port><socketType>SSL</socketType>
+</outgoingServer></emailProvider></clientConfig>
+"""
+
+DOCTYPE_ONLY = b"""<?xml version="1.0"?>
+<!DOCTYPE clientConfig SYSTEM "http://127.0.0.1:9/evil.dtd">
+<clientConfig version="1.1"/>
+"""
+
+
+@pytest.mark.parametrize("document", [BILLION_LAUGHS, EXTERNAL_ENTITY, DOCTYPE_ONLY],
+                         ids=["billion-laughs", "external-entity", "external-dtd"])
+def test_hostile_xml_is_refused_at_once(document):
+    started = time.monotonic()
+    result = parse_autoconfig(document, ADDRESS)
+
+    assert result.failure == "forbidden_xml"
+    assert result.servers == ()
+    assert time.monotonic() - started < 0.5
+
+
+def test_an_oversized_document_is_refused_unread():
+    padding = b"<!-- " + b"x" * MAX_DOCUMENT_BYTES + b" -->"
+    result = parse_autoconfig(GOOD.replace(b"<clientConfig", padding + b"<clientConfig", 1), ADDRESS)
+
+    assert result.failure == "too_large"
+    assert result.facts == {"limit_bytes": MAX_DOCUMENT_BYTES}
+
+
+def test_a_document_at_the_limit_is_read():
+    padding = b"<!-- " + b"x" * (MAX_DOCUMENT_BYTES - len(GOOD) - 10) + b" -->\n"
+    document = GOOD.replace(b"<clientConfig", padding + b"<clientConfig", 1)
+    assert len(document) == MAX_DOCUMENT_BYTES
+    assert parse_autoconfig(document, ADDRESS).ok
+
+
+def test_ten_megabytes_are_refused():
+    assert parse_autoconfig(b"<a>" + b"x" * (10 * 1024 * 1024) + b"</a>", ADDRESS).failure == "too_large"
+
+
+@pytest.mark.parametrize("document, failure", [
+    (b"", "not_xml"),
+    (b"<html><body>Not found</body></html>", "not_autoconfig"),
+    (b"<clientConfig><emailProvider>", "not_xml"),
+    (b"\x00\x01binary", "not_xml"),
+    (b'<clientConfig version="1.1"/>', "no_outgoing_server"),
+])
+def test_documents_that_are_not_autoconfig(document, failure):
+    result = parse_autoconfig(document, ADDRESS)
+    assert result.failure == failure
+
+
+def test_an_address_without_domain_is_refused():
+    assert parse_autoconfig(GOOD, "anna").failure == "bad_address"
