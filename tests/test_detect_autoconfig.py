@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from webapp.detect import findings
 from webapp.detect.autoconfig import (MAX_DOCUMENT_BYTES, OutgoingServer, autoconfig_urls,
                                       parse_autoconfig)
 
@@ -78,6 +79,17 @@ def test_good_document_gives_its_outgoing_servers_filled_in():
     )
     # The incoming server is never taken for an outgoing one.
     assert all("imap" not in server.host for server in result.servers)
+
+
+def test_candidates_from_the_document():
+    url = autoconfig_urls(ADDRESS)[0]
+    candidates = findings.from_autoconfig(parse_autoconfig(GOOD, ADDRESS), url)
+
+    assert [c.settings for c in candidates] == [("smtp.example.com", 465, "tls"),
+                                               ("submit.example.com", 587, "starttls")]
+    assert [c.sign_in for c in candidates] == ["oauth2", "password"]
+    assert candidates[0].evidence[0].facts["url"] == url
+    assert findings.autoconfig_tried(parse_autoconfig(GOOD, ADDRESS), url).code == "found"
 
 
 @pytest.mark.parametrize("template, username, rule", [
@@ -228,6 +240,7 @@ def test_ten_megabytes_are_refused():
 def test_documents_that_are_not_autoconfig(document, failure):
     result = parse_autoconfig(document, ADDRESS)
     assert result.failure == failure
+    assert findings.autoconfig_tried(result, "https://example.com/x").code == failure
 
 
 def test_an_address_without_domain_is_refused():
