@@ -9,7 +9,8 @@ from webapp import create_app
 # Real servers on loopback (SMTP, faulty SMTP, HTTP) and TLS material, for every test.
 from servers import (ca_file, fault_scripts, fault_server, http_server,  # noqa: F401
                      server_tls, smtp_credentials, smtp_server, tls_ca, unused_port)
-# A real DNS server on loopback, for Detect settings.
+# A real DNS server and an https autoconfig server on loopback, for Detect settings.
+from autoconfig_server import autoconfig_documents, autoconfig_server  # noqa: F401
 from dns_server import dns_server  # noqa: F401
 
 CHROMIUM = "/usr/bin/chromium"

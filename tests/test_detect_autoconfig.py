@@ -1,6 +1,11 @@
-"""The autoconfig document: where to fetch it, and hardened parsing."""
+"""The autoconfig document: where to fetch it, hardened parsing, and the
+loopback https server that serves documents to the integration's tests."""
 
+import http.client
+import socket
+import ssl
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -53,6 +58,12 @@ def test_urls_to_try_in_order():
     assert first == ("https://autoconfig.example.com/mail/config-v1.1.xml"
                      "?emailaddress=anna%2Bnews%40Example.COM")
     assert second == "https://example.com/.well-known/autoconfig/mail/config-v1.1.xml"
+
+
+def test_urls_on_a_test_port():
+    assert autoconfig_urls("anna@example.test", https_port=8443) == (
+        "https://autoconfig.example.test:8443/mail/config-v1.1.xml?emailaddress=anna%40example.test",
+        "https://example.test:8443/.well-known/autoconfig/mail/config-v1.1.xml")
 
 
 def test_urls_of_an_international_domain_use_its_ascii_form():
@@ -245,3 +256,96 @@ def test_documents_that_are_not_autoconfig(document, failure):
 
 def test_an_address_without_domain_is_refused():
     assert parse_autoconfig(GOOD, "anna").failure == "bad_address"
+
+
+# --- the loopback https server the integration's tests will fetch from -----------------
+
+class LoopbackHTTPS(http.client.HTTPSConnection):
+    """Verifies the certificate for the URL's name while connecting to a
+    loopback address, as an address-bound client does; no DNS involved."""
+
+    def __init__(self, url: str, address: str, cafile: str):
+        parts = urlsplit(url)
+        super().__init__(parts.hostname, parts.port, timeout=5,
+                         context=ssl.create_default_context(cafile=cafile))
+        self.address = address
+        self.target = parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def connect(self):
+        sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+    def fetch(self, limit: int = MAX_DOCUMENT_BYTES + 1) -> tuple[int, dict, bytes]:
+        self.request("GET", self.target)
+        response = self.getresponse()
+        return response.status, dict(response.getheaders()), response.read(limit)
+
+
+def test_the_good_document_over_verified_https(autoconfig_server, autoconfig_documents, ca_file):
+    server = autoconfig_server(autoconfig=autoconfig_documents.good(port=2587))
+    url = autoconfig_urls("anna@example.test", https_port=server.port)[0]
+
+    status, headers, body = LoopbackHTTPS(url, server.host, ca_file).fetch()
+    result = parse_autoconfig(body, "anna@example.test")
+
+    assert status == 200 and headers["Content-Type"] == "application/xml"
+    server_found = result.servers[0]
+    assert (server_found.host, server_found.port, server_found.security) == (
+        "smtp.example.test", 2587, "starttls")
+    assert server.requests == [("/mail/config-v1.1.xml?emailaddress=anna%40example.test",
+                                f"autoconfig.example.test:{server.port}", "autoconfig.example.test")]
+
+
+def test_the_well_known_path_and_a_missing_document(autoconfig_server, autoconfig_documents, ca_file):
+    server = autoconfig_server(well_known=autoconfig_documents.good())
+    first, second = autoconfig_urls("anna@example.test", https_port=server.port)
+
+    assert LoopbackHTTPS(first, server.host, ca_file).fetch()[0] == 404
+    status, _, body = LoopbackHTTPS(second, server.host, ca_file).fetch()
+    assert status == 200 and parse_autoconfig(body, "anna@example.test").ok
+    assert server.requests[1][2] == "example.test"
+
+
+def test_billion_laughs_served_and_refused(autoconfig_server, autoconfig_documents, ca_file):
+    server = autoconfig_server(autoconfig=autoconfig_documents.billion_laughs)
+    _, _, body = LoopbackHTTPS(server.url(), server.host, ca_file).fetch()
+
+    assert parse_autoconfig(body, "anna@example.test").failure == "forbidden_xml"
+
+
+@pytest.mark.parametrize("content_length", [True, False], ids=["announced", "unannounced"])
+def test_ten_megabytes_served_and_refused_after_the_cap(autoconfig_server, autoconfig_documents,
+                                                          ca_file, content_length):
+    from autoconfig_server import Reply
+    server = autoconfig_server(autoconfig=Reply(body=autoconfig_documents.huge,
+                                                content_length=content_length))
+    connection = LoopbackHTTPS(server.url(), server.host, ca_file)
+    status, headers, body = connection.fetch()
+    connection.close()
+
+    assert len(autoconfig_documents.huge) == 10 * 1024 * 1024
+    assert headers.get("Content-Length") == (str(10 * 1024 * 1024) if content_length else None)
+    assert len(body) == MAX_DOCUMENT_BYTES + 1
+    assert parse_autoconfig(body, "anna@example.test").failure == "too_large"
+    # Well-formed and otherwise good: only the cap refuses it.
+    assert parse_autoconfig(autoconfig_documents.huge, "anna@example.test",
+                            limit=len(autoconfig_documents.huge)).ok
+
+
+def test_a_redirect_to_another_host(autoconfig_server, autoconfig_documents, ca_file):
+    from autoconfig_server import redirect
+    elsewhere = autoconfig_server(("elsewhere.test",), autoconfig=autoconfig_documents.good())
+    server = autoconfig_server(autoconfig=redirect(elsewhere.url()))
+
+    status, headers, _ = LoopbackHTTPS(server.url(), server.host, ca_file).fetch()
+
+    assert status == 302 and headers["Location"] == f"https://elsewhere.test:{elsewhere.port}" \
+                                                    "/mail/config-v1.1.xml"
+    assert elsewhere.requests == []   # a client that does not follow never gets there
+
+
+def test_a_name_outside_the_certificate_fails_verification(autoconfig_server, ca_file):
+    server = autoconfig_server(("autoconfig.example.test",), autoconfig=b"<x/>")
+
+    with pytest.raises(ssl.SSLCertVerificationError):
+        LoopbackHTTPS(server.url("autoconfig.other.test"), server.host, ca_file).fetch()

@@ -101,10 +101,11 @@ def ascii_domain(domain: str) -> str:
     return dns.name.from_text(domain).to_text(omit_final_dot=True).lower()
 
 
-def autoconfig_urls(address: str) -> tuple[str, str]:
+def autoconfig_urls(address: str, https_port: int = 443) -> tuple[str, str]:
     """Where to fetch the document, in order (as Thunderbird does): the
     autoconfig host, told which address asks, then the domain's well-known
-    path. Raises ValueError for an address without a usable domain."""
+    path. ``https_port`` exists for tests on loopback; users get 443.
+    Raises ValueError for an address without a usable domain."""
     parts = split_address(address)
     if parts is None:
         raise ValueError("not local@domain")
@@ -112,9 +113,11 @@ def autoconfig_urls(address: str) -> tuple[str, str]:
         domain = ascii_domain(parts[1])
     except Exception as exc:  # any IDNA or label error: the domain is unusable
         raise ValueError("unusable domain") from exc
+    port = "" if https_port == 443 else f":{https_port}"
     return (
-        f"https://autoconfig.{domain}/mail/config-v1.1.xml?emailaddress={quote(address.strip(), safe='')}",
-        f"https://{domain}/.well-known/autoconfig/mail/config-v1.1.xml",
+        f"https://autoconfig.{domain}{port}/mail/config-v1.1.xml"
+        f"?emailaddress={quote(address.strip(), safe='')}",
+        f"https://{domain}{port}/.well-known/autoconfig/mail/config-v1.1.xml",
     )
 
 
