@@ -46,11 +46,15 @@ translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $
 compile-catalogs: $(MO)
 
 # Extract the English source texts, merge them into every catalog, compile.
+# A catalog is rewritten only when its entries change (--check first), and
+# without a new POT-Creation-Date, so an unchanged tree stays unchanged and a
+# catalog diff shows only real changes (not the date or the Babel version).
+PYBABEL_UPDATE := $(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete --ignore-pot-creation-date -i translations/messages.pot -d translations
 i18n: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-comments=TRANSLATORS: --no-location --sort-output --project=Sendwell -o translations/messages.pot . >/dev/null
 	for lang in sl sw it ja es; do \
 	  if [ -f translations/$$lang/LC_MESSAGES/messages.po ]; then \
-	    $(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete -i translations/messages.pot -d translations -l $$lang; \
+	    $(PYBABEL_UPDATE) --check -l $$lang >/dev/null 2>&1 || $(PYBABEL_UPDATE) -l $$lang; \
 	  else \
 	    $(VENV)/bin/pybabel init -i translations/messages.pot -d translations -l $$lang; \
 	  fi; \

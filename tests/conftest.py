@@ -1,23 +1,19 @@
-import re
 import threading
 
 import pytest
 from werkzeug.serving import make_server
 
+from helpers import elements
 from webapp import create_app
 
 # Real servers on loopback (SMTP, faulty SMTP, HTTP) and TLS material, for every test.
-from servers import (ca_file, fault_scripts, fault_server, http_server,  # noqa: F401
-                     server_tls, smtp_credentials, smtp_server, tls_ca, unused_port)
-# A real DNS server and an https autoconfig server on loopback, for Detect settings.
-from autoconfig_server import autoconfig_documents, autoconfig_server  # noqa: F401
-from dns_server import dns_server  # noqa: F401
+pytest_plugins = ["servers", "dns_server", "autoconfig_server"]
 
 CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
-def app(tmp_path, ca_file):  # noqa: F811 - the fixture above, asked for by name
+def app(tmp_path, ca_file):
     app = create_app({
         "TESTING": True,
         "INSTANCE_PATH": str(tmp_path / "instance"),
@@ -41,7 +37,8 @@ def store(app):
 
 def csrf_token(client, path="/en/settings") -> str:
     html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    # Every form on the page (sign-out too) carries the same token.
+    return elements(html, "input", name="csrf_token")[0].attrs["value"]
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 """Small helpers the view tests share."""
 import html as htmlmod
 import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
 
 HX = {"HX-Request": "true"}
 
@@ -29,3 +31,63 @@ def assert_failed(result, code, step_name):
     assert (result.diagnosis.code, result.diagnosis.step) == (code, step_name), result.diagnosis
     assert result.steps[-1].name == step_name and not result.steps[-1].ok
     return result.diagnosis
+
+
+@dataclass
+class Element:
+    tag: str
+    attrs: dict[str, str | None]  # a bare attribute such as `hidden` maps to None
+    text: str                     # what a reader sees inside it, whitespace collapsed
+
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr"}
+
+
+class _Parser(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, dict, list[str]]] = []  # tag, attributes, text parts
+        self.open: list[tuple[str, dict, list[str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        entry = (tag, dict(attrs), [])
+        self.found.append(entry)
+        if tag not in VOID:
+            self.open.append(entry)
+
+    def handle_endtag(self, tag):
+        # Closes unclosed children too (an <option> in a <datalist>, say).
+        while any(entry[0] == tag for entry in self.open):
+            if self.open.pop()[0] == tag:
+                break
+
+    def handle_data(self, data):
+        for _tag, _attrs, parts in self.open:
+            parts.append(data)
+
+
+def elements(html: str, tag: str | None = None, **attrs: str) -> list[Element]:
+    """Every element with this tag (any, if None) and these attribute values, in order."""
+    parser = _Parser()
+    parser.feed(html)
+    parser.close()
+    return [Element(found_tag, found_attrs, re.sub(r"\s+", " ", "".join(parts)).strip())
+            for found_tag, found_attrs, parts in parser.found
+            if (tag is None or found_tag == tag)
+            and all(found_attrs.get(name) == value for name, value in attrs.items())]
+
+
+def element(html: str, tag: str | None = None, **attrs: str) -> Element | None:
+    """The one element with these attributes, e.g. element(html, id="errors-password"),
+    or None; more than one fails the test."""
+    found = elements(html, tag, **attrs)
+    assert len(found) <= 1, f"{len(found)} elements match {tag or ''} {attrs}"
+    return found[0] if found else None
+
+
+def assert_oob_error(html: str, field: str, starts: str) -> None:
+    """The field's messages are sent out of band and begin with `starts` ("": none)."""
+    errors = element(html, id=f"errors-{field}")
+    assert errors.attrs["hx-swap-oob"] == "true"
+    assert errors.text.startswith(starts) if starts else errors.text == "", errors.text

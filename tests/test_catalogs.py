@@ -1,4 +1,5 @@
-"""The five catalogs: complete, faithful to the source texts, up to date with the code."""
+"""The five catalogs: complete, faithful to the source texts and to the glossary
+(translations/GLOSSARY.md), up to date with the code."""
 import re
 import subprocess
 import sys
@@ -22,14 +23,54 @@ SAME_IN = {
     "sl": set(),
     "ja": set(),
 }
-# The machine translations the source guides came from get these wrong.
-FORBIDDEN = {
-    "ja": [r"勘定", r"<コード>", r"コード>"],
-    "it": [r"\b[Cc]onto\b(?! di)"],
-    "sl": [r"\bkont[aoiu]\b"],
-    "sw": [r"Utambulisho maalum"],
-    "es": [r"\bconteo\b"],
+GLOSSARY = ROOT / "translations" / "GLOSSARY.md"
+CODE = re.compile(r"`([^`]+)`")
+CELL_SEPARATOR = re.compile(r"(?<!\\)\|")
+# Errors the glossary must keep catching: the source guides' machine translations
+# and the wrong terms the native reviews found.
+KNOWN_ERRORS = {
+    "ja": ["Googleの勘定設定", "<コード>パスワードコード>", "サーバーからのメッセージ：", "未送信：理由"],
+    "it": ["nelle impostazioni del tuo conto Google"],
+    "sl": ["pod 'Varnost konta'", "Kontrolni znaki"],
+    "sw": ["Chagua nambari ya Utambulisho maalum_Port"],
+    "es": ["El servidor se niega a reenviar el correo"],
 }
+
+
+def read_glossary():
+    """Each section of GLOSSARY.md ("all" or a language) as a list of table rows."""
+    sections, rows, header = {}, None, None
+    for line in GLOSSARY.read_text(encoding="utf-8").splitlines():
+        heading = re.match(r"## (\w+) ", line)
+        if heading:
+            rows, header = sections.setdefault(heading.group(1), []), None
+        elif rows is not None and line.startswith("|"):
+            cells = [cell.strip().replace("\\|", "|")
+                     for cell in CELL_SEPARATOR.split(line.strip())[1:-1]]
+            if header is None:
+                header = cells
+            elif not set("".join(cells)) <= set("-: "):
+                rows.append(dict(zip(header, cells)))
+    return sections
+
+
+GLOSSARY_ROWS = read_glossary()
+
+
+def forbidden(lang):
+    rows = GLOSSARY_ROWS["all"] + GLOSSARY_ROWS[lang]
+    return [re.compile(pattern, re.IGNORECASE)
+            for row in rows for pattern in CODE.findall(row["Must not appear"])]
+
+
+def checked_terms(lang):
+    """(English term, the pattern its translation must match) for the checked rows."""
+    return [(row["English"], re.compile(pattern, re.IGNORECASE))
+            for row in GLOSSARY_ROWS[lang] for pattern in CODE.findall(row["Checked"])]
+
+
+def without_placeholders(text):
+    return PLACEHOLDER.sub(" ", text)
 
 
 def catalog(lang):
@@ -88,11 +129,39 @@ def test_nothing_is_left_in_english(lang):
     assert untranslated == []
 
 
+def test_the_glossary_has_rules_for_every_language():
+    assert set(GLOSSARY_ROWS) == {"all", *LANGS}
+    for lang in LANGS:
+        assert forbidden(lang) and checked_terms(lang), lang
+        # A checked row names one English term, so that the check knows what to look for.
+        assert all(re.fullmatch(r"[a-z' -]+", term) for term, pattern in checked_terms(lang)), lang
+
+
 @pytest.mark.parametrize("lang", LANGS)
-def test_the_source_guides_errors_are_absent(lang):
-    found = [(pattern, text) for message, ids, strings in translations(lang) for text in strings
-             for pattern in FORBIDDEN[lang] if re.search(pattern, text)]
+def test_the_glossary_catches_the_known_errors(lang):
+    missed = [text for text in KNOWN_ERRORS[lang]
+              if not any(pattern.search(text) for pattern in forbidden(lang))]
+    assert missed == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_term_the_glossary_forbids_appears(lang):
+    found = [(pattern.pattern, text) for message, ids, strings in translations(lang)
+             for text in strings for pattern in forbidden(lang)
+             if pattern.search(without_placeholders(text))]
     assert found == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_glossary_terms_are_used(lang):
+    """Where the English says "account", the translation says the glossary's word for it."""
+    missing = []
+    for term, pattern in checked_terms(lang):
+        english = re.compile(r"\b" + re.escape(term) + r"s?\b", re.IGNORECASE)
+        for message, ids, strings in translations(lang):
+            if any(english.search(without_placeholders(text)) for text in ids):
+                missing += [(term, text) for text in strings if not pattern.search(text)]
+    assert missing == []
 
 
 @pytest.mark.parametrize("lang", LANGS)

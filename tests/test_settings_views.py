@@ -3,7 +3,8 @@ import re
 
 import pytest
 
-from helpers import HX, post
+from helpers import HX, element, elements, post
+from webapp.settings_views import settings_fingerprint
 
 
 PASSWORD = "pa55-w0rd-never-shown"
@@ -18,16 +19,19 @@ VALID_SMTP = {
 
 
 def markers(html):
-    return set(re.findall(r'name="shown" value="([^"]*)"', html))
+    return {shown.attrs["value"] for shown in elements(html, "input", name="shown")}
 
 
 def slot_ids(html):
-    return re.findall(r'<div id="slot-([a-z_]+)"[^>]*hx-swap-oob="true"', html)
+    """The slots sent out of band, in order."""
+    return [div.attrs["id"].removeprefix("slot-")
+            for div in elements(html, "div", **{"hx-swap-oob": "true"})
+            if div.attrs["id"].startswith("slot-")]
 
 
 def field_error(html, field):
-    match = re.search(rf'id="errors-{field}"><p class="error">([^<]+)<', html)
-    return match and match.group(1)
+    errors = element(html, id=f"errors-{field}")
+    return errors and errors.text
 
 
 # -- the page -------------------------------------------------------------------
@@ -78,7 +82,8 @@ def test_fragment_sends_only_the_slot_that_changed(auth_client):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert slot_ids(html) == ["from_address"]
-    assert 'id="slot-from_address" class="slot slot-from_address" hx-swap-oob="true" hidden' in html
+    slot = element(html, id="slot-from_address")
+    assert slot.attrs["class"] == "slot slot-from_address" and "hidden" in slot.attrs
     assert "<html" not in html
 
 
@@ -138,8 +143,8 @@ def test_update_saves_and_reload_shows_the_saved_values(auth_client, store):
     html = auth_client.get("/en/settings").get_data(as_text=True)
     assert "Settings saved." in html
     assert 'value="office-sender"' in html and 'value="archive@example.com"' in html
-    assert 'id="copy_enabled" name="copy_enabled" type="checkbox" value="y" checked' in html or \
-        re.search(r'<input[^>]*checked[^>]*id="copy_enabled"', html)
+    copy_enabled = element(html, id="copy_enabled")
+    assert copy_enabled.attrs["type"] == "checkbox" and "checked" in copy_enabled.attrs
 
 
 def test_password_is_never_in_any_html(auth_client, store):
@@ -268,8 +273,6 @@ def test_validation_messages_are_localized(auth_client):
 
 
 def test_test_status_resets_on_any_change(auth_client, store, app):
-    from webapp.settings import settings_fingerprint
-
     post(auth_client, "/en/settings", {**VALID_SMTP, "action": "update"})
     with app.test_request_context():
         saved = store.saved().settings

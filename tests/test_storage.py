@@ -1,14 +1,18 @@
 """Settings storage: round trip, the secret at rest, atomic saves."""
 import base64
+import hashlib
+import json
 import os
 import sqlite3
 import stat
+from datetime import datetime, timezone
 
 import pytest
 from cryptography.fernet import Fernet
 
 from webapp import storage
 from webapp.model import MailSettings
+from webapp.storage import db
 
 PASSWORD = "correct horse battery staple"
 
@@ -146,3 +150,111 @@ def test_the_store_works_on_after_a_failed_save(store):
     changed = MailSettings.from_dict({**SMTP.to_dict(), "smtp_port": 465})
     store.save(changed, "new password")
     assert store.saved().settings == changed
+
+
+# -- the schema version ---------------------------------------------------------
+
+# The schema exactly as Sendwell created it before the database had a version
+# (storage.py at 788ef2a). Databases made then must keep working.
+SCHEMA_BEFORE_VERSIONS = """
+CREATE TABLE IF NOT EXISTS settings (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    data TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    secret BLOB,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS test_runs (
+    fingerprint TEXT PRIMARY KEY,
+    ok INTEGER NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS admin (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    password_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signin_tokens (
+    token_hash TEXT PRIMARY KEY,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sends (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    recipients TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    filename TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    protocol TEXT NOT NULL,
+    ok INTEGER NOT NULL,
+    diagnosis TEXT,
+    reply TEXT
+);
+"""
+
+
+def user_version(path) -> int:
+    with sqlite3.connect(path) as conn:
+        return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def test_a_database_from_before_schema_versions_upgrades_with_everything_in_it(tmp_path):
+    path, key = str(tmp_path / "old.sqlite3"), Fernet.generate_key()
+    sealed = Fernet(key).encrypt(json.dumps({"destination": SMTP.destination,
+                                             "secret": PASSWORD}).encode())
+    tested = datetime(2026, 3, 1, 9, 30, tzinfo=timezone.utc)
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.executescript(SCHEMA_BEFORE_VERSIONS)
+        conn.execute("INSERT INTO settings VALUES (1, ?, ?, ?, ?)",
+                     (json.dumps(SMTP.to_dict()), SMTP.destination, sealed, tested.isoformat()))
+        conn.execute("INSERT INTO test_runs VALUES ('fingerprint-1', 1, ?)", (tested.isoformat(),))
+        conn.execute("INSERT INTO admin VALUES (1, 'scrypt:hash-of-the-password')")
+        conn.execute("INSERT INTO signin_tokens VALUES (?, 4102444800)",
+                     (hashlib.sha256(b"old-token").hexdigest(),))
+        conn.execute("INSERT INTO sends (at, recipients, subject, filename, size, protocol, ok,"
+                     " diagnosis, reply) VALUES (?, '[\"a@example.com\"]', 'Invoice 7', 'i.pdf',"
+                     " 1234, 'SMTP', 0, 'recipient_refused', '550 no such user')",
+                     (tested.isoformat(),))
+    assert user_version(path) == 0
+
+    store = storage.Store(path, storage.keyring([key]))
+    store.init()
+
+    assert user_version(path) == len(db.MIGRATIONS)
+    saved = store.saved()
+    assert saved.settings == SMTP and saved.has_secret and saved.updated_at == tested
+    assert store.has_settings()
+    assert store.secret_for(SMTP.destination) == PASSWORD
+    assert store.test_run("fingerprint-1") == storage.TestRun(ok=True, at=tested)
+    assert store.admin_password_hash() == "scrypt:hash-of-the-password"
+    assert store.sends() == [storage.SendRecord(
+        id=1, at=tested, recipients=["a@example.com"], subject="Invoice 7", filename="i.pdf",
+        size=1234, protocol="SMTP", ok=False, diagnosis="recipient_refused",
+        reply="550 no such user")]
+    assert store.consume_signin_token("old-token")
+
+
+def test_a_new_migration_runs_once_on_a_database_already_up_to_date(store, monkeypatch):
+    store.save(SMTP, PASSWORD)
+    monkeypatch.setattr(db, "MIGRATIONS", [*db.MIGRATIONS, (
+        "CREATE TABLE pins (destination TEXT PRIMARY KEY, sha256 TEXT NOT NULL)",
+        "INSERT INTO pins VALUES ('x', 'first')",
+    )])
+    store.init()
+    store.init()  # a second start: already at the newest version, nothing runs again
+    assert user_version(store.path) == len(db.MIGRATIONS)
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("SELECT * FROM pins").fetchall() == [("x", "first")]
+    assert store.secret_for(SMTP.destination) == PASSWORD
+
+
+def test_a_database_newer_than_the_code_is_refused(store, monkeypatch):
+    monkeypatch.setattr(db, "MIGRATIONS", db.MIGRATIONS[:0])
+    with pytest.raises(RuntimeError, match="schema version 1"):
+        store.init()
+
+
+def test_has_settings_once_saved(store):
+    assert not store.has_settings()
+    store.save(SMTP, None)
+    assert store.has_settings()

@@ -2,8 +2,8 @@
 import hashlib
 import os
 
-from flask import Flask, redirect, render_template, url_for
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask import Flask, redirect, url_for
+from flask_wtf.csrf import CSRFProtect
 
 from . import config, i18n, storage
 
@@ -24,15 +24,15 @@ CONTENT_SECURITY_POLICY = "; ".join([
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    settings = config.from_environment()
+    configuration = config.from_environment()
     if test_config:
-        settings.update(test_config)
+        configuration.update(test_config)
     app = Flask(
         __name__,
-        instance_path=settings.get("INSTANCE_PATH") or None,
+        instance_path=configuration.get("INSTANCE_PATH") or None,
         template_folder=os.path.join(ROOT, "templates"),
     )
-    app.config.update(settings)
+    app.config.update(configuration)
     app.config.update(
         BABEL_TRANSLATION_DIRECTORIES=os.path.join(ROOT, "translations"),
         WTF_CSRF_TIME_LIMIT=None,
@@ -50,26 +50,25 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = storage.load_or_create_key(
-            os.path.join(app.instance_path, "secret.key")).decode()
+            os.path.join(app.instance_path, storage.SECRET_KEY_FILE)).decode()
     if app.config.get("FERNET_KEY"):
         keys = storage.keys_from_setting(app.config["FERNET_KEY"])
     else:
-        key_file = os.path.join(app.instance_path, storage.KEY_FILE)
-        storage.load_or_create_key(key_file)
-        keys = storage.read_keys(key_file)
+        keys = storage.fernet_keys(os.path.join(app.instance_path, storage.KEY_FILE))
     database = app.config["DATABASE"]
     if not os.path.isabs(database):
         database = os.path.join(app.instance_path, database)
     app.extensions["store"] = storage.Store(database, storage.keyring(keys))
     app.extensions["store"].init()
 
-    from . import auth, commands, documents, limits, settings as settings_views, guide
+    from . import auth, commands, documents, guide, layout, limits, settings_views
 
     i18n.init_app(app)
     commands.init_app(app)
     auth.init_app(app)  # before CSRF: a signed-out visitor is sent to sign in first
     csrf.init_app(app)
     limits.init_app(app)
+    layout.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(settings_views.bp)
     app.register_blueprint(guide.bp)
@@ -95,14 +94,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     @app.get("/")
     def index():
         return redirect(url_for("settings.page"))
-
-    @app.errorhandler(CSRFError)
-    def csrf_refused(error):
-        return render_template("error.html", reason="csrf"), 400
-
-    @app.errorhandler(404)
-    def not_found(error):
-        return render_template("error.html", reason="not_found"), 404
 
     @app.after_request
     def security_headers(response):

@@ -86,10 +86,6 @@ def issue_signin_link(app, base_url: str) -> str:
 def init_app(app):
     app.before_request(login_required_everywhere)
 
-    @app.context_processor
-    def auth_state():
-        return {"signed_in": signed_in()}
-
     @app.cli.command("set-password")
     @click.password_option(prompt="New administrator password")
     def set_password(password):

@@ -45,6 +45,23 @@ DOCUMENT_MESSAGES = {
 }
 
 
+def document_message(code: str, **facts) -> str:
+    if code == "too_many":
+        return ngettext("Enter at most %(num)d address.", "Enter at most %(num)d addresses.",
+                        facts["max"])
+    if code in DOCUMENT_MESSAGES:
+        return fill(DOCUMENT_MESSAGES[code], **facts)
+    return field_message(code, **facts)
+
+
+def max_pdf_bytes() -> int:
+    return int(current_app.config["MAX_PDF_BYTES"])
+
+
+def too_large_text() -> str:
+    return document_message("too_large", size=file_size(max_pdf_bytes()))
+
+
 def file_size(size: int) -> str:
     megabytes = size / (1024 * 1024)
     if megabytes >= 1:
@@ -63,8 +80,10 @@ class DocumentForm(FlaskForm):
     pdf: bytes
     filename: str
 
-    def _fail(self, field, code: str, **facts) -> None:
-        field.errors.append(fill(DOCUMENT_MESSAGES[code], **facts))
+    def add_error(self, field, code: str, about: str = "", **facts) -> None:
+        """The message for `code` under `field`; `about`: the part of the input it concerns."""
+        text = document_message(code, **facts)
+        field.errors.append(f"{about}: {text}" if about else text)
 
     def validate(self, extra_validators=None) -> bool:
         super().validate(extra_validators)
@@ -72,48 +91,47 @@ class DocumentForm(FlaskForm):
         raw = [part.strip() for part in re.split(r"[,;\n]+", self.recipients.data or "")]
         raw = [part for part in raw if part]
         if not raw:
-            self.recipients.errors.append(field_message("required"))
+            self.add_error(self.recipients, "required")
         elif len(raw) > MAX_RECIPIENTS:
-            self.recipients.errors.append(ngettext(
-                "Enter at most %(num)d address.", "Enter at most %(num)d addresses.",
-                MAX_RECIPIENTS))
+            self.add_error(self.recipients, "too_many", max=MAX_RECIPIENTS)
         for part in raw:
             try:
                 address = validation.address(part)
             except validation.Invalid as invalid:
-                self.recipients.errors.append(f"{part}: {field_message(invalid.code, **invalid.facts)}")
+                self.add_error(self.recipients, invalid.code, about=part, **invalid.facts)
                 continue
             if address not in self.recipient_list:
                 self.recipient_list.append(address)
 
         subject = (self.subject.data or "").strip()
-        try:
-            if not subject:
-                raise validation.Invalid("required")
-            validation.header_safe(subject, MAX_SUBJECT)
-        except validation.Invalid as invalid:
-            self.subject.errors.append(field_message(invalid.code, **invalid.facts))
+        if not subject:
+            self.add_error(self.subject, "required")
+        else:
+            try:
+                validation.header_safe(subject, MAX_SUBJECT)
+            except validation.Invalid as invalid:
+                self.add_error(self.subject, invalid.code, **invalid.facts)
         self.subject.data = subject
 
         body = self.message.data or ""
         if not body.strip():
-            self.message.errors.append(field_message("required"))
+            self.add_error(self.message, "required")
         elif re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", body):
-            self._fail(self.message, "control")
+            self.add_error(self.message, "control")
         elif len(body) > MAX_MESSAGE:
-            self.message.errors.append(field_message("too_long", max=MAX_MESSAGE))
+            self.add_error(self.message, "too_long", max=MAX_MESSAGE)
 
         self.pdf, self.filename = b"", ""
         upload = self.document.data
-        limit = int(current_app.config["MAX_PDF_BYTES"])
+        limit = max_pdf_bytes()
         if upload is None or not getattr(upload, "filename", ""):
-            self._fail(self.document, "empty_file")
+            self.add_error(self.document, "empty_file")
         else:
             data = upload.read(limit + 1)
             if len(data) > limit:
-                self._fail(self.document, "too_large", size=file_size(limit))
+                self.add_error(self.document, "too_large", size=file_size(limit))
             elif not looks_like_pdf(data):
-                self._fail(self.document, "not_pdf")
+                self.add_error(self.document, "not_pdf")
             else:
                 self.pdf = data
                 name = safe_filename(upload.filename, fallback="document.pdf")
@@ -136,7 +154,7 @@ def page_context(form, report=None):
         "saved": saved,
         "report": report,
         "sends": store().sends(limit=RECENT_SENDS),
-        "max_size": file_size(int(current_app.config["MAX_PDF_BYTES"])),
+        "max_size": file_size(max_pdf_bytes()),
         "document_help": DOCUMENT_HELP,
     }
 
@@ -153,8 +171,8 @@ def send_document(form: DocumentForm):
         return explain.Report(invalid=True)
     settings = saved.settings
     secret = store().secret_for(settings.destination)
-    if settings.protocol == "SMTP" and settings.username and not secret:
-        form.document.errors.append(fill(DOCUMENT_MESSAGES["secret_lost"]))
+    if settings.credential_kind == "password" and not secret:
+        form.add_error(form.document, "secret_lost")
         return explain.Report(invalid=True)
     message = outbox.compose(settings, to=form.recipient_list, subject=form.subject.data,
                              body=form.message.data,
@@ -170,7 +188,7 @@ def send_document(form: DocumentForm):
         reply=diagnosis.reply_text if diagnosis else None))
     sent_to = ", ".join(form.recipient_list)
     return explain.report(
-        result, settings, deadline_s=options.deadline_s,
+        result, settings,
         success_text=_("%(file)s was sent to %(recipients)s.", file=form.filename,
                        recipients=sent_to))
 
@@ -183,21 +201,11 @@ def send():
         return render_template("documents/page.html", **page_context(form)), 409
     report = send_document(form)
     if request.headers.get("HX-Request"):
-        outcome = get_template_attribute("settings/_result.html", "outcome")
+        outcome = get_template_attribute("macros/result.html", "outcome")
         parts = get_template_attribute("documents/_parts.html", "parts")
         return outcome(report) + parts(form, store().sends(limit=RECENT_SENDS))
     code = 422 if report.invalid else 200
     return render_template("documents/page.html", **page_context(form, report)), code
-
-
-@bp.app_errorhandler(413)
-def upload_too_large(error):
-    """An upload far over the limit is cut off before it is read: say so in place."""
-    text = fill(DOCUMENT_MESSAGES["too_large"], size=file_size(int(current_app.config["MAX_PDF_BYTES"])))
-    if request.headers.get("HX-Request"):
-        fragment = render_template("_message.html", text=text)
-        return fragment, 200, {"HX-Retarget": "#send-result", "HX-Reswap": "innerHTML"}
-    return render_template("error.html", reason="too_large", text=text), 413
 
 
 @bp.get("/history")
@@ -209,9 +217,3 @@ def history():
 def register_template_helpers(state):
     state.app.jinja_env.globals.update({"file_size": file_size,
                                         "diagnosis_title": explain.diagnosis_title})
-
-    @state.app.context_processor
-    def email_action():
-        # The Email action appears once settings are saved.
-        from .auth import signed_in
-        return {"has_saved_settings": signed_in() and store().saved() is not None}

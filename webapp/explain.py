@@ -1,299 +1,59 @@
 """What a delivery result means, in the page's language.
 
-`mail` reports steps and diagnosis codes with facts; this module turns them
-into the texts of the result fragment. Texts name fields through
-placeholders filled with the fields' labels (see fields.fill).
+`mail` reports steps and diagnosis codes with facts, `diagnoses` holds the
+texts for them; this module picks the texts that fit a result and fills them
+in: field names with the fields' labels (see fields.fill), facts with the
+diagnosis's facts.
 """
 from dataclasses import dataclass, field
 
-from flask_babel import format_decimal, lazy_gettext as _l
+from flask_babel import format_decimal
 
+from .diagnoses import (EXPLANATIONS, PROVIDER_STEPS, STEP_DETAIL, STEP_TITLES,
+                        TROUBLESHOOTING, Explanation, ProviderSteps)
 from .fields import fill
+from .mail.providers import Provider, provider_named
+from .mail.result import DeliveryResult, Diagnosis, Step
+from .model import MailSettings
 
-STEP_TITLES = {
-    "resolve": _l("Find the server"),
-    "connect": _l("Connect"),
-    "tls": _l("Encrypt the connection (TLS)"),
-    "greeting": _l("Server greeting"),
-    "ehlo": _l("Introduce Sendwell (EHLO)"),
-    "starttls": _l("Switch to encryption (STARTTLS)"),
-    "login": _l("Sign in to the server"),
-    "sender": _l("Sender"),
-    "recipient": _l("Recipient"),
-    "message": _l("Send the message"),
-    "request": _l("Send the request"),
-    "response": _l("Server's answer"),
-}
-
-
-@dataclass(frozen=True)
-class Explanation:
-    title: object
-    meaning: object
-    advice: object
-    troubleshooting: bool = False  # the general checklist helps here
-
-
-_CHECK_SERVER_AND_PORT = _l(
-    "Compare %(smtp_host)s and %(smtp_port)s with your email provider's instructions.")
-
-EXPLANATIONS = {
-    "name_not_found": Explanation(
-        _l("The server name was not found"),
-        _l("No server called %(host)s could be found. The name may be misspelt, or this "
-           "computer may not be connected to the internet."),
-        _l("Check the spelling of the server name against your email provider's instructions, "
-           "and check that this computer can open web pages."),
-        troubleshooting=True),
-    "connection_refused": Explanation(
-        _l("The server refused the connection"),
-        _l("%(host)s was reached, but nothing accepts connections on port %(port)s."),
-        _l("Check %(smtp_port)s: most email providers use 465 or 587. A firewall on the "
-           "server's side can also refuse the connection."),
-        troubleshooting=True),
-    "network_unreachable": Explanation(
-        _l("The server could not be reached"),
-        _l("The network reported an error before the server at %(host)s could be reached."),
-        _l("Check this computer's internet connection, and that no firewall or antivirus "
-           "program blocks outgoing connections to port %(port)s."),
-        troubleshooting=True),
-    "timed_out": Explanation(
-        _l("The server did not answer in time"),
-        _l("No answer came in time at this step, so Sendwell gave up after %(seconds)s seconds."),
-        _l("Check %(smtp_host)s and %(smtp_port)s. Firewalls, antivirus programs and some "
-           "internet providers silently block mail ports (port 25 most often): try 587 or 465."),
-        troubleshooting=True),
-    "destination_forbidden": Explanation(
-        _l("This server address is not allowed here"),
-        _l("%(host)s points to an address in a private network or on this computer, and this "
-           "installation of Sendwell is set up not to connect to such addresses."),
-        _l("Use your email provider's public server name, or ask the person who runs Sendwell.")),
-    "connection_dropped": Explanation(
-        _l("The server closed the connection"),
-        _l("The server ended the connection before it had accepted the email, so Sendwell "
-           "cannot count the email as sent."),
-        _l("Test again. If it happens again, a firewall or antivirus program may be cutting "
-           "the connection, or the server may be refusing this computer."),
-        troubleshooting=True),
-    "tls_handshake_failed": Explanation(
-        _l("The encrypted connection could not be set up"),
-        _l("Sendwell and the server could not agree on how to encrypt the connection."),
-        _l("Check %(smtp_port)s: 465 expects TLS from the first byte, 587 starts with STARTTLS. "
-           "A very old server may not support TLS 1.2 or later; then ask your email provider."),
-        troubleshooting=True),
-    "certificate_untrusted": Explanation(
-        _l("The server's certificate is not trusted"),
-        _l("The certificate the server presented was not issued by an authority this computer "
-           "trusts."),
-        _l("If this is your own mail server with a self-signed certificate, you can tick "
-           "%(skip_tls_verify)s. Otherwise ask your email provider which server name to use.")),
-    "certificate_untrusted_self_signed": Explanation(
-        _l("The server's certificate is self-signed"),
-        _l("The server signed its own certificate, so nobody vouches that it really is "
-           "%(host)s."),
-        _l("If this is your own mail server, tick %(skip_tls_verify)s: the connection stays "
-           "encrypted, only the certificate is not checked. Never do this for a server you do "
-           "not run yourself.")),
-    "certificate_untrusted_provider": Explanation(
-        _l("The server's certificate is not trusted"),
-        _l("%(provider)s always presents a valid certificate, so something between this "
-           "computer and %(provider)s is intercepting the connection: often an antivirus "
-           "program or a company firewall that scans email."),
-        _l("Do not tick %(skip_tls_verify)s for %(provider)s. Turn off email scanning in the "
-           "antivirus program or ask your network administrator, then test again."),
-        troubleshooting=True),
-    "certificate_wrong_host": Explanation(
-        _l("The certificate belongs to another server"),
-        _l("The server presented a certificate for %(names)s, not for %(host)s."),
-        _l("Use the server name your email provider gives, exactly as written: it must match "
-           "the certificate.")),
-    "certificate_expired": Explanation(
-        _l("The server's certificate has expired"),
-        _l("The certificate the server presented is no longer valid (or not yet valid)."),
-        _l("Check that this computer's date and time are right. If they are, the server's "
-           "administrator must renew the certificate.")),
-    "not_smtp": Explanation(
-        _l("This is not a mail server"),
-        _l("Something answered at %(host)s on port %(port)s, but it does not speak SMTP."),
-        _CHECK_SERVER_AND_PORT,
-        troubleshooting=True),
-    "greeting_refused": Explanation(
-        _l("The server turned the connection away"),
-        _l("The server refused to talk to this computer right at the start."),
-        _l("Your email provider may be blocking this computer's internet address. The server's "
-           "answer may say why; if it does not, ask your provider.")),
-    "temporary_failure": Explanation(
-        _l("The server is temporarily unable to continue"),
-        _l("The server answered with a temporary error: nothing is wrong with the settings as "
-           "such."),
-        _l("Wait a few minutes and test again. If it keeps happening, your email provider may "
-           "be limiting how much you can send.")),
-    "plain_on_tls_port": Explanation(
-        _l("The server expects STARTTLS on this port"),
-        _l("Sendwell started with TLS from the first byte, but the server at port %(port)s "
-           "answered in plain text: it expects the connection to switch to encryption later, "
-           "with STARTTLS."),
-        _l("Set %(smtp_port)s to %(suggested_port)s.")),
-    "tls_expected_on_connect": Explanation(
-        _l("The server expects TLS from the first byte"),
-        _l("Sendwell waited for the server to greet it in plain text, but the server at port "
-           "%(port)s waits for an encrypted connection from the start."),
-        _l("Set %(smtp_port)s to %(suggested_port)s.")),
-    "starttls_not_offered": Explanation(
-        _l("The server does not offer encryption"),
-        _l("This connection must switch to encryption with STARTTLS, and the server does not "
-           "offer it. Sendwell stopped before sending your password."),
-        _l("Check %(smtp_host)s and %(smtp_port)s. If your email provider supports port 465, "
-           "try it."),
-        troubleshooting=True),
-    "starttls_refused": Explanation(
-        _l("The server refused to switch to encryption"),
-        _l("The server offered STARTTLS but then refused it. Sendwell stopped before sending "
-           "your password."),
-        _l("Test again in a few minutes. If it keeps happening, try port 465 or ask your email "
-           "provider.")),
-    "starttls_injection": Explanation(
-        _l("The connection was tampered with"),
-        _l("Right after the server agreed to switch to encryption, more unencrypted data "
-           "arrived. That is how an attacker slips fake answers into a connection, so Sendwell "
-           "stopped before sending your password."),
-        _l("Test again. If it happens again, something on this network interferes with email: "
-           "try port 465 or another network, and tell whoever runs the network.")),
-    "auth_not_offered": Explanation(
-        _l("The server does not offer a sign-in here"),
-        _l("You entered a username, but the server offers no way to sign in on this "
-           "connection."),
-        _l("Many servers accept a sign-in only on port 587 or 465: check %(smtp_port)s. If "
-           "your server needs no sign-in, leave %(username)s empty.")),
-    "login_refused": Explanation(
-        _l("The server refused the username or password"),
-        _l("The server did not accept the username and password you entered."),
-        _l("Type the password again, carefully. Many email providers need an app password for "
-           "programs like Sendwell instead of your usual password."),
-        troubleshooting=True),
-    "smtp_auth_disabled": Explanation(
-        _l("Microsoft 365 does not allow SMTP sign-in for this mailbox"),
-        _l("Your organization's Microsoft 365 settings turn off sign-in with SMTP (SMTP AUTH), "
-           "so the password was not even checked."),
-        _l("Ask your Microsoft 365 administrator to turn on Authenticated SMTP for this "
-           "mailbox (in the Microsoft 365 admin center: Users, Active users, the user, Mail, "
-           "Manage email apps), then test again.")),
-    "auth_required": Explanation(
-        _l("The server requires you to sign in"),
-        _l("The server sends email only for users who sign in first."),
-        _l("Fill in %(username)s and %(password)s with the details of your email account.")),
-    "sender_refused": Explanation(
-        _l("The server refused the sender"),
-        _l("The server does not accept %(address)s as the sender."),
-        _l("Send from the address of the account you sign in with: most email providers allow "
-           "only your own addresses as the sender.")),
-    "relay_denied": Explanation(
-        _l("The server will not pass the email on"),
-        _l("The server delivers email only from signed-in users or to its own addresses, and "
-           "refused to relay this one."),
-        _l("Fill in %(username)s and %(password)s, and send from your own address.")),
-    "recipient_refused": Explanation(
-        _l("The server refused the recipient"),
-        _l("The server does not accept %(address)s as a recipient."),
-        _l("Check the recipient's address for typing errors.")),
-    "message_too_large": Explanation(
-        _l("The email is too large for the server"),
-        _l("The server accepts messages only up to a certain size, and this one is larger."),
-        _l("Send a smaller file, or ask your email provider about its size limit.")),
-    "message_refused": Explanation(
-        _l("The server refused the email"),
-        _l("The server refused to accept the message itself; its words below usually say why "
-           "(often a spam filter)."),
-        _l("If the server's answer mentions spam or policy, ask your email provider why it "
-           "refuses the email; otherwise check the sender address.")),
-    "http_bad_url": Explanation(
-        _l("This address cannot be used"),
-        _l("The address must start with https://. Plain http:// is allowed only for addresses "
-           "on this computer (localhost)."),
-        _l("Correct %(http_url)s.")),
-    "http_redirect": Explanation(
-        _l("The HTTP server sent Sendwell elsewhere"),
-        _l("The server answered with a redirect to %(location)s. Sendwell does not follow "
-           "redirects, so your email and credentials go only where you said."),
-        _l("If that address is right, put it in %(http_url)s.")),
-    "http_status": Explanation(
-        _l("The HTTP server answered with an error"),
-        _l("The server answered with status %(status)s instead of accepting the email."),
-        _l("Status 401 or 403 usually means wrong credentials in %(http_url)s; 404 a wrong "
-           "address; 5xx a problem on the server's side. The server's answer may say more.")),
-    "internal_error": Explanation(
-        _l("Something went wrong in Sendwell"),
-        _l("The test stopped because of an unexpected error in Sendwell itself."),
-        _l("Test again. If it keeps happening, the details are in Sendwell's log.")),
-}
-
-_HTTP_NEEDS_VALID_CERTIFICATE = _l(
-    "The HTTP server needs a valid certificate: check %(http_url)s, or ask the provider of the "
-    "mail service.")
-
-# Over HTTP, the advice points at the HTTP server field instead.
-HTTP_ADVICE = {
-    "connection_refused": _l("Check the address and port in %(http_url)s."),
-    "network_unreachable": _l("Check this computer's internet connection and %(http_url)s."),
-    "timed_out": _l("Check %(http_url)s, and that no firewall or antivirus program blocks "
-                    "this computer's outgoing connections."),
-    "tls_handshake_failed": _l("Check that %(http_url)s points to a web server that supports "
-                               "HTTPS with TLS 1.2 or later."),
-    "certificate_untrusted": _HTTP_NEEDS_VALID_CERTIFICATE,
-    "certificate_untrusted_self_signed": _HTTP_NEEDS_VALID_CERTIFICATE,
-}
-
-TROUBLESHOOTING = [
-    _l("Check %(smtp_host)s, %(smtp_port)s, %(username)s and %(password)s once more."),
-    _l("Some email providers require an app password instead of your usual password."),
-    _l("Make sure no firewall or antivirus program blocks the connection to the mail server."),
-    _l("Try the same settings in another email program: if it fails there too, the settings "
-       "are wrong; if it works, something on this computer or network blocks Sendwell."),
-]
-
-# Step by step, for the providers whose login rules people trip over most.
-# The guide shows the same steps.
-APP_PASSWORD_STEPS = {
-    "Gmail": [
-        _l("Turn on 2-Step Verification in your Google Account."),
-        _l("Create an app password: in your Google Account, search for App passwords (or open "
-           "https://myaccount.google.com/apppasswords) and name it Sendwell."),
-        _l("Enter the app password in %(password)s instead of your usual Gmail password."),
-        _l("Set %(smtp_host)s to smtp.gmail.com and %(smtp_port)s to 587 (or 465)."),
-    ],
-    "Yahoo Mail": [
-        _l("Open Yahoo Account Security: https://login.yahoo.com/account/security"),
-        _l("Choose Generate app password (under Account security)."),
-        _l("Enter Sendwell as the app's name and choose Generate."),
-        _l("Copy the password Yahoo shows and paste it into %(password)s."),
-        _l("Set %(smtp_host)s to smtp.mail.yahoo.com and %(smtp_port)s to 587 or 465."),
-    ],
-}
-APP_PASSWORD_INTRO = {
-    "Gmail": _l("Gmail accepts only an app password from programs like Sendwell:"),
-    "Yahoo Mail": _l("Yahoo Mail accepts only an app password from programs like Sendwell:"),
-}
+# The facts a failure's texts can use besides the diagnosis's own.
+DERIVED_FACTS = ("host", "port", "status", "seconds", "names")
 
 
 def diagnosis_title(code: str | None) -> str:
     """A diagnosis in a few words, for the send history."""
     if not code:
         return ""
+    # The history keeps codes of earlier versions, which may since have gone.
     return str(EXPLANATIONS.get(code, EXPLANATIONS["internal_error"]).title)
 
 
-def explanation_for(diagnosis, protocol: str) -> Explanation:
-    code = diagnosis.code
-    if code == "certificate_untrusted":
-        if diagnosis.facts.get("provider"):
-            code = "certificate_untrusted_provider"
-        elif diagnosis.facts.get("self_signed"):
-            code = "certificate_untrusted_self_signed"
-    explanation = EXPLANATIONS.get(code, EXPLANATIONS["internal_error"])
-    if protocol == "HTTP":
-        explanation = Explanation(explanation.title, explanation.meaning,
-                                  HTTP_ADVICE.get(code, explanation.advice))
-    return explanation
+def explanation_for(diagnosis: Diagnosis) -> Explanation:
+    """The code's explanation, or the variant that the diagnosis's facts call for."""
+    explanation = EXPLANATIONS[diagnosis.code]
+    return next((variant for fact, variant in explanation.variants.items()
+                 if diagnosis.facts.get(fact)), explanation)
+
+
+def provider_steps(provider: Provider | None) -> ProviderSteps | None:
+    """The provider's sign-in steps, if Sendwell has written some."""
+    if provider is None or provider.steps_key is None:
+        return None
+    return PROVIDER_STEPS[provider.steps_key]
+
+
+def failure_facts(diagnosis: Diagnosis, *, host: str, port: int) -> dict[str, str | int | float]:
+    """What a failure's texts may name: the diagnosis's facts and DERIVED_FACTS."""
+    facts: dict[str, str | int | float] = {
+        "host": host, "port": port, "status": diagnosis.reply_code or ""}
+    if "deadline_s" in diagnosis.facts:
+        facts["seconds"] = format_decimal(diagnosis.facts["deadline_s"])
+    # Lists and other structured facts are for templates, not for sentences.
+    facts.update({name: value for name, value in diagnosis.facts.items()
+                  if isinstance(value, (str, int, float))})
+    if diagnosis.facts.get("cert_names"):
+        facts["names"] = ", ".join(diagnosis.facts["cert_names"])
+    return facts
 
 
 @dataclass
@@ -322,47 +82,28 @@ class ExplainedFailure:
 class Report:
     """What the result fragment shows: the outcome of a test or a send."""
     invalid: bool = False
-    result: object = None
-    steps: list = field(default_factory=list)
+    result: DeliveryResult | None = None
+    steps: list[ExplainedStep] = field(default_factory=list)
     failure: ExplainedFailure | None = None
     success_text: str = ""
 
 
-def report(result, settings, *, deadline_s: float, success_text: str) -> Report:
+def report(result: DeliveryResult, settings: MailSettings, *, success_text: str) -> Report:
     host, port = settings.server
     return Report(
         result=result,
         steps=explain_steps(result),
-        failure=explain_failure(result, protocol=settings.protocol, host=host, port=port,
-                                deadline_s=deadline_s),
+        failure=explain_failure(result, protocol=settings.protocol, host=host, port=port),
         success_text=success_text,
     )
 
 
-def step_detail(step) -> str:
-    d = step.detail or {}
-    if step.name == "resolve" and d.get("addresses"):
-        return ", ".join(d["addresses"])
-    if step.name == "connect" and d.get("address"):
-        return fill(_l("%(address)s, port %(port)s"), address=d["address"], port=d.get("port", ""))
-    if step.name == "tls" and d.get("version"):
-        if d.get("verified") is False:
-            return fill(_l("%(version)s, certificate not checked"), version=d["version"])
-        return fill(_l("%(version)s, certificate checked"), version=d["version"])
-    if step.name == "login" and d.get("username"):
-        return d["username"]
-    if step.name in ("sender", "recipient") and d.get("address"):
-        return d["address"]
-    if step.name == "message" and d.get("queue_id"):
-        return fill(_l("accepted, queue ID %(queue_id)s"), queue_id=d["queue_id"])
-    if step.name == "message" and step.ok:
-        return str(_l("accepted"))
-    if step.name == "response" and d.get("status"):
-        return fill(_l("HTTP status %(status)s"), status=d["status"])
-    return ""
+def step_detail(step: Step) -> str:
+    describe = STEP_DETAIL.get(step.name)
+    return describe(step.detail or {}, step.ok) if describe else ""
 
 
-def explain_steps(result) -> list[ExplainedStep]:
+def explain_steps(result: DeliveryResult) -> list[ExplainedStep]:
     return [ExplainedStep(
         name=step.name,
         title=str(STEP_TITLES.get(step.name, step.name)),
@@ -373,22 +114,22 @@ def explain_steps(result) -> list[ExplainedStep]:
     ) for step in result.steps]
 
 
-def explain_failure(result, *, protocol: str, host: str, port,
-                    deadline_s: float) -> ExplainedFailure | None:
+def explain_failure(result: DeliveryResult, *, protocol: str, host: str,
+                    port: int) -> ExplainedFailure | None:
     diagnosis = result.diagnosis
     if diagnosis is None:
         return None
-    explanation = explanation_for(diagnosis, protocol)
-    facts = {
-        "host": host, "port": port, "address": "", "provider": "", "names": "",
-        "location": "", "status": diagnosis.reply_code or "", "suggested_port": "",
-        "seconds": format_decimal(deadline_s),
-        **{k: v for k, v in diagnosis.facts.items() if isinstance(v, (str, int, float))},
-    }
-    if diagnosis.facts.get("cert_names"):
-        facts["names"] = ", ".join(diagnosis.facts["cert_names"])
-    provider = diagnosis.facts.get("provider")
-    steps = APP_PASSWORD_STEPS.get(provider, []) if diagnosis.code == "login_refused" else []
+    explanation = explanation_for(diagnosis)
+    over_http = protocol == "HTTP"
+    advice = explanation.advice
+    if over_http and explanation.http_advice is not None:
+        advice = explanation.http_advice
+    facts = failure_facts(diagnosis, host=host, port=port)
+    sign_in = None
+    if explanation.provider_steps:
+        provider = provider_named(diagnosis.facts.get("provider"))
+        if provider is not None and provider.login == "app_password":
+            sign_in = provider_steps(provider)
     reply = None
     if diagnosis.reply_text or diagnosis.reply_code:
         reply = " ".join(str(part) for part in (diagnosis.reply_code, diagnosis.reply_text) if part)
@@ -396,9 +137,10 @@ def explain_failure(result, *, protocol: str, host: str, port,
         step_title=str(STEP_TITLES.get(diagnosis.step, diagnosis.step)),
         title=fill(explanation.title, **facts),
         meaning=fill(explanation.meaning, **facts),
-        advice=fill(explanation.advice, **facts),
+        advice=fill(advice, **facts),
         reply=reply,
-        provider_steps=[fill(text) for text in steps],
-        provider_intro=fill(APP_PASSWORD_INTRO[provider]) if steps else None,
-        troubleshooting=[fill(text) for text in TROUBLESHOOTING] if explanation.troubleshooting else [],
+        provider_steps=[fill(text) for text in sign_in.steps] if sign_in else [],
+        provider_intro=fill(sign_in.intro) if sign_in and sign_in.intro else None,
+        troubleshooting=([fill(text) for text in TROUBLESHOOTING]
+                         if explanation.troubleshooting and not over_http else []),
     )

@@ -91,9 +91,16 @@ def label_values() -> dict[str, str]:
     return _labels_by_locale[locale]
 
 
+class _Placeholders(dict):
+    # A fact a text names but the caller lacks reads as empty: a missing
+    # detail must never turn a page (say, a failed test) into an error.
+    def __missing__(self, name: str) -> str:
+        return ""
+
+
 def fill(text, **extra) -> str:
-    """A text in the current language with field names filled in."""
-    return str(text) % {**label_values(), **extra}
+    """A text in the current language with field names (and `extra`) filled in."""
+    return str(text) % _Placeholders(label_values(), **extra)
 
 
 def help_text(name: str) -> str:

@@ -6,7 +6,7 @@ from wtforms.fields.choices import SelectChoice
 
 from . import rules, validation
 from .fields import LABELS, SECURITY_LABELS, fill
-from .model import MailSettings
+from .model import SECURITY_MODES, MailSettings
 
 MESSAGES = {
     "required": _l("Fill in this field."),
@@ -32,6 +32,33 @@ def message(code: str, **facts) -> str:
         return ngettext("This is too long: at most %(num)d character.",
                         "This is too long: at most %(num)d characters.", facts["max"])
     return fill(MESSAGES[code], **facts)
+
+
+def _username(value: str) -> str:
+    return validation.header_safe(value).strip()
+
+
+def _security_choice(value: str) -> str:
+    if value not in SECURITY_MODES:
+        raise validation.Invalid("security_required")
+    return value
+
+
+# How each field is checked when the rules show it; what the check returns is
+# what is saved. Shown fields not listed here save nothing of their own: the
+# protocol, the two secrets (see validate) and the checkboxes whose address
+# field says it all.
+FIELD_CHECKS = {
+    "http_reply_to": validation.address,
+    "smtp_host": validation.host,
+    "smtp_port": validation.port,
+    "smtp_security": _security_choice,
+    "username": _username,
+    "from_address": validation.address,
+    "copy_address": validation.address,
+    "reply_to_address": validation.address,
+    "skip_tls_verify": bool,
+}
 
 
 class SettingsForm(FlaskForm):
@@ -86,30 +113,17 @@ class SettingsForm(FlaskForm):
         super().validate(extra_validators)  # CSRF and WTForms' own checks
         if self.protocol.data not in ("SMTP", "HTTP"):
             self.protocol.data = "SMTP"
-        states = rules.slot_states(self.values())
-        shown = rules.visible_fields(states)
+        shown = rules.visible_fields(rules.slot_states(self.values()))
         cleaned = {"protocol": self.protocol.data}
-
+        for name in shown & FIELD_CHECKS.keys():
+            cleaned[name] = self._check(name, FIELD_CHECKS[name])
+        # The secret is typed in one of two places and is never part of the settings.
+        secret = ""
         if "http_url" in shown:
-            url = self._check("http_url", validation.http_url)
-            if url:
-                cleaned["http_url"], self.typed_secret = url
-            cleaned["http_reply_to"] = self._check("http_reply_to", validation.address)
-        if "smtp_host" in shown:
-            cleaned["smtp_host"] = self._check("smtp_host", validation.host)
-            cleaned["smtp_port"] = self._check("smtp_port", validation.port)
-            if "smtp_security" in shown:
-                if self.smtp_security.data not in rules.SECURITY_CHOICES:
-                    self.smtp_security.errors.append(message("security_required"))
-                cleaned["smtp_security"] = self.smtp_security.data
-            cleaned["username"] = (self._check("username", validation.header_safe) or "").strip()
-            if "from_address" in shown:
-                cleaned["from_address"] = self._check("from_address", validation.address)
-            self.typed_secret = self._check("password", validation.password) or ""
-            for field in ("copy_address", "reply_to_address"):
-                if field in shown:
-                    cleaned[field] = self._check(field, validation.address)
-            cleaned["skip_tls_verify"] = bool(self.skip_tls_verify.data)
+            cleaned["http_url"], secret = self._check("http_url", validation.http_url) or ("", "")
+        if "password" in shown:
+            secret = self._check("password", validation.password) or ""
+        self.typed_secret = secret
         if (self.test_recipient.data or "").strip():
             self._check("test_recipient", validation.address)
 
@@ -130,7 +144,7 @@ class SettingsForm(FlaskForm):
         if self.typed_secret:
             return self.typed_secret
         kept = saved_secret_for(settings.destination)
-        if kept or settings.protocol == "HTTP" or not settings.username:
+        if kept or settings.credential_kind != "password":
             return kept
         self.password.errors.append(
             message("password_retype" if has_saved_secret else "password_required"))

@@ -2,7 +2,30 @@
 from dataclasses import asdict, dataclass, fields
 from urllib.parse import urlsplit
 
-from . import rules
+from email_validator import EmailNotValidError, validate_email
+
+from .mail.smtp import SECURITY_MODES
+
+# These ports fix how the connection is secured; any other port needs a choice.
+STANDARD_PORT_SECURITY = {465: "tls", 587: "starttls", 25: "opportunistic"}
+
+
+def security_for(port: int | None, choice: str | None) -> str | None:
+    """How a connection to `port` is secured: fixed for 465/587/25, chosen otherwise."""
+    if port in STANDARD_PORT_SECURITY:
+        return STANDARD_PORT_SECURITY[port]
+    return choice if choice in SECURITY_MODES else None
+
+
+def looks_like_address(text: str | None) -> bool:
+    text = (text or "").strip()
+    if "@" not in text:
+        return False
+    try:
+        validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -29,13 +52,13 @@ class MailSettings:
 
     @property
     def security(self) -> str | None:
-        return rules.security_for(self.smtp_port, self.smtp_security)
+        return security_for(self.smtp_port, self.smtp_security)
 
     @property
     def sender(self) -> str:
         if self.protocol == "HTTP":
             return self.http_reply_to
-        return self.username if rules.looks_like_address(self.username) else self.from_address
+        return self.username if looks_like_address(self.username) else self.from_address
 
     @property
     def reply_to(self) -> str | None:
@@ -50,6 +73,13 @@ class MailSettings:
             url = urlsplit(self.http_url)
             return url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
         return self.smtp_host, self.smtp_port
+
+    @property
+    def credential_kind(self) -> str:
+        """What the server needs besides the settings: "password" (SMTP with a
+        username) or "none" (a relay without login; HTTP, whose URL credentials
+        are optional)."""
+        return "password" if self.protocol == "SMTP" and self.username else "none"
 
     @property
     def destination(self) -> str:

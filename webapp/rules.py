@@ -6,12 +6,8 @@ checkbox is present with any value, an unticked one is absent).
 """
 from collections.abc import Mapping
 
-from email_validator import EmailNotValidError, validate_email
-
 from .mail.providers import provider_for_host
-
-STANDARD_PORT_SECURITY = {465: "tls", 587: "starttls", 25: "opportunistic"}
-SECURITY_CHOICES = ("tls", "starttls", "opportunistic")
+from .model import STANDARD_PORT_SECURITY, looks_like_address, security_for
 
 # Each conditional part of the form ("slot") and the slot that contains it.
 # A slot's state is None when hidden, else a short key: when the key changes,
@@ -39,30 +35,12 @@ SLOT_FIELDS = {
 }
 
 
-def looks_like_address(text: str | None) -> bool:
-    text = (text or "").strip()
-    if "@" not in text:
-        return False
-    try:
-        validate_email(text, check_deliverability=False)
-    except EmailNotValidError:
-        return False
-    return True
-
-
 def parse_port(raw) -> int | None:
     try:
         port = int(str(raw).strip())
     except (TypeError, ValueError):
         return None
     return port if 1 <= port <= 65535 else None
-
-
-def security_for(port: int | None, choice: str | None) -> str | None:
-    """How a connection to `port` is secured: fixed for 465/587/25, chosen otherwise."""
-    if port in STANDARD_PORT_SECURITY:
-        return STANDARD_PORT_SECURITY[port]
-    return choice if choice in SECURITY_CHOICES else None
 
 
 def _ticked(values: Mapping, name: str) -> bool:

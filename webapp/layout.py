@@ -1,0 +1,65 @@
+"""What every page shares, whichever blueprint renders it: the navigation's
+context, the helpers of the shared macros (templates/macros/) and the
+app-wide error pages."""
+from flask import render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from .auth import signed_in
+from .current import store
+from .documents import too_large_text
+from .fields import help_text
+
+
+def init_app(app):
+    app.context_processor(navigation)
+    # Globals, not a context processor: the fragment endpoints render imported
+    # macros, which see globals but no request context.
+    app.jinja_env.globals.update({"help_text": help_text, "input_attrs": input_attrs})
+    app.register_error_handler(CSRFError, csrf_refused)
+    app.register_error_handler(404, not_found)
+    app.register_error_handler(413, upload_too_large)
+    app.register_error_handler(429, too_many_attempts)
+
+
+def navigation() -> dict:
+    is_signed_in = signed_in()
+    # The Email action appears once settings are saved; asked on every page,
+    # so without opening the secret.
+    return {"signed_in": is_signed_in,
+            "has_saved_settings": is_signed_in and store().has_settings()}
+
+
+def input_attrs(field, extra: dict) -> dict:
+    attrs = {"aria-describedby": f"errors-{field.id} help-{field.name}"}
+    if field.errors:
+        attrs["aria-invalid"] = "true"
+    attrs.update(extra)
+    return attrs
+
+
+def csrf_refused(error):
+    return render_template("error.html", reason="csrf"), 400
+
+
+def not_found(error):
+    return render_template("error.html", reason="not_found"), 404
+
+
+def upload_too_large(error):
+    """An upload far over the limit is cut off before it is read: say so in place.
+    The only upload is the document on the send page."""
+    text = too_large_text()
+    if request.headers.get("HX-Request"):
+        fragment = render_template("_message.html", text=text)
+        return fragment, 200, {"HX-Retarget": "#send-result", "HX-Reswap": "innerHTML"}
+    return render_template("error.html", reason="too_large", text=text), 413
+
+
+def too_many_attempts(error):
+    text = _("Too many attempts in a short time. Wait a minute, then try again.")
+    headers = {"Retry-After": "60"}
+    if request.headers.get("HX-Request"):
+        # htmx is configured to swap a 429 into the result area in place.
+        return render_template("_message.html", text=text), 429, headers
+    return render_template("error.html", reason="rate_limited", text=text), 429, headers

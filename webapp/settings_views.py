@@ -1,0 +1,211 @@
+"""The settings page (blueprint "settings"): the page, its HTMX fragments, Test and Update."""
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from flask import (Blueprint, current_app, flash, get_template_attribute, redirect,
+                   render_template, request, url_for)
+from flask_babel import format_datetime, format_decimal, gettext as _, lazy_gettext as _l
+from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
+
+from . import explain, outbox, rules
+from .current import delivery_options, store
+from .fields import fill
+from .forms import SettingsForm
+from .limits import limit
+from .model import MailSettings
+from .slot_texts import port_note, test_status_text, tls_warning
+from .storage import SavedSettings, TestRun
+
+bp = Blueprint("settings", __name__, url_prefix="/<lang>/settings")
+
+
+@dataclass(frozen=True)
+class TestStatus:
+    """Whether the settings as they stand passed a test: the slot beside Update."""
+    state: str                  # "untested", "changed", "passed" or "failed"
+    at: datetime | None = None  # when the test ran, for "passed" and "failed"
+
+    @classmethod
+    def of(cls, run: TestRun) -> "TestStatus":
+        return cls("passed" if run.ok else "failed", run.at)
+
+    @property
+    def key(self) -> str:
+        """The slot's state: it holds the time, so a newer test renders the slot again."""
+        return f"{self.state}@{self.at.isoformat()}" if self.at else self.state
+
+
+def settings_fingerprint(settings: MailSettings, secret: str | None) -> str:
+    """Identifies settings exactly as tested, secret included, without storing the secret."""
+    material = json.dumps([settings.to_dict(), secret or ""], sort_keys=True).encode()
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), material, hashlib.sha256).hexdigest()
+
+
+def status_for(settings: MailSettings | None, secret: str | None) -> TestStatus:
+    """The test status of these settings with this secret (None: the form is not valid)."""
+    run = None if settings is None else store().test_run(settings_fingerprint(settings, secret))
+    if run is not None:
+        return TestStatus.of(run)
+    return TestStatus("changed" if store().has_test_runs() else "untested")
+
+
+def secret_for_form(form: SettingsForm, saved: SavedSettings | None) -> str | None:
+    """The secret for a validated form: typed, else saved for this very destination
+    (see SettingsForm.require_secret, which marks the password field when there is none)."""
+    return form.require_secret(store().secret_for, bool(saved and saved.has_secret))
+
+
+def validated(form: SettingsForm, saved: SavedSettings | None) -> str | None:
+    """Validate the form once; the secret to use with its settings, if any."""
+    return secret_for_form(form, saved) if form.validate() else None
+
+
+def preview_status(form: SettingsForm, saved: SavedSettings | None) -> TestStatus:
+    """The test status of a form still being filled in. It shows no messages:
+    those come with Test and Update."""
+    secret = validated(form, saved)
+    status = status_for(form.settings, secret)
+    for field in form:
+        field.errors = []
+    return status
+
+
+def slot_states(form: SettingsForm, status: TestStatus) -> dict[str, str | None]:
+    return {**rules.slot_states(form.values()), "test_status": status.key}
+
+
+def form_for(settings: MailSettings, **options) -> SettingsForm:
+    """The form as if these settings had just been submitted."""
+    return SettingsForm(formdata=MultiDict(settings.form_values()), **options)
+
+
+def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, report=None):
+    return render_template(
+        "settings/page.html",
+        form=form,
+        saved=saved,
+        states=slot_states(form, status),
+        status=status,
+        report=report,
+    ), code
+
+
+@bp.get("")
+def page():
+    saved = store().saved()
+    if saved is None:
+        return render_page(SettingsForm(formdata=None), None, TestStatus("untested"))
+    # Saved settings are valid settings: their status needs no form.
+    settings = saved.settings
+    status = status_for(settings, store().secret_for(settings.destination))
+    return render_page(form_for(settings), saved, status)
+
+
+@bp.post("")
+def update():
+    form = SettingsForm()
+    saved = store().saved()
+    if request.form.get("action") == "refresh":
+        # Without JavaScript, this button re-renders the page for the choices made.
+        return render_page(form, saved, preview_status(form, saved))
+    if request.form.get("action") == "test":
+        report, status = run_test(form, saved)
+        return render_page(form, saved, status, report=report)
+    secret = validated(form, saved)
+    if not form.errors:
+        store().save(form.settings, secret)
+        flash(_l("Settings saved."))
+        return redirect(url_for("settings.page"))
+    return render_page(form, saved, status_for(form.settings, secret), 422)
+
+
+def test_message_text(settings: MailSettings) -> tuple[str, str]:
+    if settings.protocol == "HTTP":
+        route = settings.http_url
+    else:
+        route = fill(_l("%(host)s, port %(port)s"), host=settings.smtp_host, port=settings.smtp_port)
+    subject = _("Sendwell test email")
+    body = _("Hello,\n\n"
+             "This is a test email from Sendwell. It was sent to check the email settings: "
+             "if you can read it, they work.\n\n"
+             "Sent with: %(protocol)s, %(route)s\n"
+             "Sent at: %(time)s\n\n"
+             "You do not need to reply.",
+             protocol=settings.protocol, route=route,
+             time=format_datetime(datetime.now(timezone.utc), "long"))
+    return subject, body
+
+
+def run_test(form: SettingsForm, saved) -> tuple[explain.Report, TestStatus]:
+    """Send a real test email with the settings as typed, and record the outcome.
+
+    Returns the report and the test status the settings have after it.
+    """
+    secret = validated(form, saved)
+    if form.errors:
+        return explain.Report(invalid=True), status_for(form.settings, secret)
+    settings = form.settings
+    recipient = (form.test_recipient.data or "").strip() or settings.sender
+    subject, body = test_message_text(settings)
+    message = outbox.compose(settings, to=[recipient], subject=subject, body=body)
+    options = delivery_options()
+    result = outbox.send(settings, secret, message, to=[recipient], options=options)
+    run = store().record_test(settings_fingerprint(settings, secret), result.ok)
+    report = explain.report(
+        result, settings,
+        success_text=_("The test email was sent to %(recipient)s in %(seconds)s seconds.",
+                       recipient=recipient,
+                       seconds=format_decimal(result.total_ms / 1000, format="#,##0.00")))
+    return report, TestStatus.of(run)
+
+
+@bp.post("/test")
+@limit("RATELIMIT_TEST")
+def test():
+    """HTMX: run a test; the result goes in place, field messages and status out of band."""
+    form = SettingsForm()
+    saved = store().saved()
+    report, status = run_test(form, saved)
+    states = slot_states(form, status)
+    errors = get_template_attribute("macros/fields.html", "errors")
+    shown = rules.visible_fields(states) | {"test_recipient"}
+    return Markup("").join([
+        get_template_attribute("macros/result.html", "outcome")(report),
+        *(errors(form[name], oob=True) for name in sorted(shown) if name != "protocol"),
+        get_template_attribute("settings/_fields.html", "slot")(
+            "test_status", form, states, saved, oob=True, status=status),
+    ])
+
+
+@bp.post("/fields")
+def fields():
+    """HTMX: the parts of the form whose visibility or content changed, out of band.
+
+    The page reports which slots it shows (hidden `shown` inputs); only the
+    slots whose state differs are sent, so every other input keeps its value
+    and focus.
+    """
+    form = SettingsForm()
+    saved = store().saved()
+    status = preview_status(form, saved)
+    states = slot_states(form, status)
+    changed = rules.changed_slots(states, set(request.form.getlist("shown")))
+    render_slot = get_template_attribute("settings/_fields.html", "slot")
+    return Markup("").join(render_slot(name, form, states, saved, oob=True, status=status)
+                           for name in changed)
+
+
+@bp.record_once
+def register_template_helpers(state):
+    # Globals, not a context processor: the fragment endpoint renders an
+    # imported macro, which sees globals but no request context.
+    state.app.jinja_env.globals.update({
+        "slot_marker": rules.encode_state,
+        "port_note": port_note,
+        "tls_warning": tls_warning,
+        "test_status_text": test_status_text,
+    })

@@ -1,0 +1,94 @@
+"""What Sendwell keeps, in one SQLite file (WAL), without Flask.
+
+Every write is one transaction, so a failed or killed save leaves the
+previous record whole. Each table has a small store of its own (mail_settings,
+runs, send_log, admin) over one `Database` (db.py); `Store` is the one object
+the app holds and reaches them all through.
+
+To add a table or a column: append a migration to `db.MIGRATIONS`, write a
+small store for it, and give `Store` its methods.
+"""
+from cryptography.fernet import MultiFernet
+
+from ..model import MailSettings
+from .admin import Admin
+from .db import Database
+from .keys import (KEY_FILE, SECRET_KEY_FILE, fernet_keys, keyring, keys_from_setting,
+                   load_or_create_key, read_keys, rotate_key_file, write_keys)
+from .mail_settings import MailSettingsStore, SavedSettings
+from .runs import TestRun, TestRuns
+from .send_log import SendLog, SendRecord
+
+__all__ = ["Store", "SavedSettings", "SendRecord", "TestRun", "KEY_FILE", "SECRET_KEY_FILE",
+           "fernet_keys", "keyring", "keys_from_setting", "load_or_create_key", "read_keys",
+           "rotate_key_file", "write_keys"]
+
+
+class Store:
+    def __init__(self, path: str, keys: MultiFernet):
+        self._db = Database(path)
+        self._settings = MailSettingsStore(self._db, keys)
+        self._test_runs = TestRuns(self._db)
+        self._send_log = SendLog(self._db)
+        self._admin = Admin(self._db)
+
+    @property
+    def path(self) -> str:
+        return self._db.path
+
+    def init(self) -> None:
+        """Create the database, or bring an existing one's schema up to date."""
+        self._db.init()
+
+    # -- the saved settings and their secret (mail_settings.py) ---------------
+
+    def has_settings(self) -> bool:
+        return self._settings.has_settings()
+
+    def saved(self) -> SavedSettings | None:
+        return self._settings.saved()
+
+    def secret_for(self, destination: str) -> str | None:
+        return self._settings.secret_for(destination)
+
+    def save(self, settings: MailSettings, secret: str | None) -> None:
+        self._settings.save(settings, secret)
+
+    def use_keys(self, keys: MultiFernet) -> None:
+        self._settings.use_keys(keys)
+
+    def reencrypt(self, keys: MultiFernet) -> int:
+        return self._settings.reencrypt(keys)
+
+    # -- tests of settings (runs.py) -------------------------------------------
+
+    def record_test(self, fingerprint: str, ok: bool) -> TestRun:
+        return self._test_runs.record_test(fingerprint, ok)
+
+    def has_test_runs(self) -> bool:
+        return self._test_runs.has_test_runs()
+
+    def test_run(self, fingerprint: str) -> TestRun | None:
+        return self._test_runs.test_run(fingerprint)
+
+    # -- the send log (send_log.py) ----------------------------------------------
+
+    def record_send(self, record: SendRecord) -> SendRecord:
+        return self._send_log.record_send(record)
+
+    def sends(self, limit: int = 200) -> list[SendRecord]:
+        return self._send_log.sends(limit)
+
+    # -- the administrator (admin.py) ----------------------------------------------
+
+    def admin_password_hash(self) -> str | None:
+        return self._admin.admin_password_hash()
+
+    def set_admin_password_hash(self, password_hash: str) -> None:
+        self._admin.set_admin_password_hash(password_hash)
+
+    def issue_signin_token(self, ttl_seconds: float) -> str:
+        return self._admin.issue_signin_token(ttl_seconds)
+
+    def consume_signin_token(self, token: str) -> bool:
+        return self._admin.consume_signin_token(token)

@@ -1,0 +1,97 @@
+"""The saved mail settings (one row) and their secret.
+
+The secret (SMTP password or the HTTP URL's credentials) is sealed under
+Fernet together with the destination it was saved for, and handed out only
+for that destination.
+"""
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from cryptography.fernet import InvalidToken, MultiFernet
+
+from ..model import MailSettings
+from .db import Database
+
+
+@dataclass(frozen=True)
+class SavedSettings:
+    settings: MailSettings
+    has_secret: bool
+    updated_at: datetime
+
+
+class MailSettingsStore:
+    def __init__(self, db: Database, keys: MultiFernet):
+        self._db = db
+        self._keys = keys
+
+    def use_keys(self, keys: MultiFernet) -> None:
+        """Seal with the first of `keys` and open with any of them from now on."""
+        self._keys = keys
+
+    def _seal(self, destination: str, secret: str) -> bytes:
+        return self._keys.encrypt(json.dumps({"destination": destination, "secret": secret}).encode())
+
+    def _open(self, token: bytes | None, destination: str) -> str | None:
+        if not token:
+            return None
+        try:
+            sealed = json.loads(self._keys.decrypt(bytes(token)))
+        except (InvalidToken, ValueError):
+            return None  # a lost or changed key: the user types the password again
+        if sealed.get("destination") != destination:
+            return None
+        return sealed.get("secret")
+
+    def has_settings(self) -> bool:
+        """Whether settings are saved, without opening the secret (asked on every page)."""
+        return self._db.one("SELECT 1 FROM settings WHERE id = 1") is not None
+
+    def saved(self) -> SavedSettings | None:
+        row = self._db.one("SELECT data, destination, secret, updated_at FROM settings WHERE id = 1")
+        if row is None:
+            return None
+        return SavedSettings(
+            settings=MailSettings.from_dict(json.loads(row["data"])),
+            has_secret=self._open(row["secret"], row["destination"]) is not None,
+            updated_at=datetime.fromisoformat(row["updated_at"]),
+        )
+
+    def secret_for(self, destination: str) -> str | None:
+        """The saved secret, only if it was saved for exactly this destination."""
+        row = self._db.one("SELECT destination, secret FROM settings WHERE id = 1")
+        if row is None or row["destination"] != destination:
+            return None
+        return self._open(row["secret"], destination)
+
+    def save(self, settings: MailSettings, secret: str | None) -> None:
+        destination = settings.destination
+        token = self._seal(destination, secret) if secret else None
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO settings (id, data, destination, secret, updated_at) VALUES (1, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET data = excluded.data,"
+                " destination = excluded.destination, secret = excluded.secret,"
+                " updated_at = excluded.updated_at",
+                (json.dumps(settings.to_dict(), sort_keys=True), destination, token,
+                 datetime.now(timezone.utc).isoformat()),
+            )
+
+    def reencrypt(self, keys: MultiFernet) -> int:
+        """Seal the stored secret under the first of `keys` and use `keys` from
+        now on; returns how many secrets were sealed again (0 or 1)."""
+        with self._db.transaction() as conn:
+            row = conn.execute("SELECT secret FROM settings WHERE id = 1").fetchone()
+            if row is None or not row["secret"]:
+                count = 0
+            else:
+                try:
+                    token = keys.rotate(bytes(row["secret"]))
+                except InvalidToken:
+                    # Unreadable under every key: it stays as it is and is asked for again.
+                    return 0
+                conn.execute("UPDATE settings SET secret = ? WHERE id = 1", (token,))
+                count = 1
+        self.use_keys(keys)
+        return count
