@@ -98,7 +98,11 @@ def test_candidates_from_the_document():
 
     assert [c.settings for c in candidates] == [("smtp.example.com", 465, "tls"),
                                                ("submit.example.com", 587, "starttls")]
-    assert [c.sign_in for c in candidates] == ["oauth2", "password"]
+    # What the document says about signing in stays evidence: the sign-in
+    # method to propose comes from the provider table only.
+    assert [c.evidence[0].facts["authentication"] for c in candidates] == [
+        ["oauth2", "password"], ["password"]]
+    assert [c.sign_in for c in candidates] == [None, None]
     assert candidates[0].evidence[0].facts["url"] == url
     assert findings.autoconfig_tried(parse_autoconfig(GOOD, ADDRESS), url).code == "found"
 

@@ -10,7 +10,8 @@ import pytest
 from webapp.detect import findings
 from webapp.detect.dns import (DetectResolver, Lookup, SrvRecord, is_within, order_srv,
                                parse_server, submission_services)
-from webapp.detect.mx import KNOWN_MX, matches, provider_for_mx
+from webapp.detect.mx import provider_for_mx
+from webapp.mail.providers import Mailboxes, Provider, SmtpEndpoint
 
 ZONE = """
 _submissions._tcp.srv.test.  300 IN SRV 0 1 465 smtp.srv.test.
@@ -139,24 +140,26 @@ def test_mx_of_microsoft_365_maps_to_microsoft365(resolver):
     found = resolver.mx("m365.test", 2.0)
     match = provider_for_mx([record.exchange for record in found.records])
 
-    assert match.provider == "microsoft365"
+    assert match.provider.name == "Microsoft 365"
+    assert match.mailboxes.smtp == ("smtp.office365.com", 587, "starttls")
     assert match.host == "m365-test.mail.protection.outlook.com"
     assert match.unanimous
-    assert findings.mx_tried(found, match).facts["provider"] == "microsoft365"
+    assert findings.mx_tried(found, match).facts["provider"] == "Microsoft 365"
 
 
 def test_mx_records_come_lowest_preference_first(resolver):
     found = resolver.mx("google.test", 2.0)
 
     assert [r.exchange for r in found.records] == ["aspmx.l.google.com", "alt1.aspmx.l.google.com"]
-    assert provider_for_mx([r.exchange for r in found.records]).provider == "google_workspace"
+    assert provider_for_mx([r.exchange for r in found.records]).provider.name == "Gmail"
 
 
 def test_mx_behind_an_unknown_filter_matches_but_not_unanimously(resolver):
     found = resolver.mx("mixed.test", 2.0)
     match = provider_for_mx([r.exchange for r in found.records])
 
-    assert (match.provider, match.host, match.unanimous) == ("zoho_eu", "mx.zoho.eu", False)
+    assert (match.provider.name, match.host, match.unanimous) == ("Zoho Mail", "mx.zoho.eu", False)
+    assert match.mailboxes.smtp.host == "smtppro.zoho.eu"
 
 
 def test_null_mx_means_no_mail_service(resolver):
@@ -173,32 +176,37 @@ def test_mx_of_unknown_provider_is_no_provider(resolver):
     assert findings.mx_tried(lookup, provider_for_mx(["mx.own.test"])).code == "no_provider"
 
 
-@pytest.mark.parametrize("host, provider", [
-    ("contoso-com.mail.protection.outlook.com", "microsoft365"),
-    ("contosotest-com.o-v1.mx.microsoft", "microsoft365"),
-    ("SMTP.GOOGLE.COM.", "google_workspace"),
-    ("alt4.aspmx.l.google.com", "google_workspace"),
-    ("aspmx3.googlemail.com", "google_workspace"),
-    ("mx2.zoho.com", "zoho_com"),
-    ("mx3.zoho.com.au", "zoho_com_au"),
-    ("mx.zoho.jp", "zoho_jp"),
+@pytest.mark.parametrize("host, provider, server", [
+    ("contoso-com.mail.protection.outlook.com", "Microsoft 365", "smtp.office365.com"),
+    ("contosotest-com.o-v1.mx.microsoft", "Microsoft 365", "smtp.office365.com"),
+    ("SMTP.GOOGLE.COM.", "Gmail", "smtp.gmail.com"),
+    ("alt4.aspmx.l.google.com", "Gmail", "smtp.gmail.com"),
+    ("aspmx3.googlemail.com", "Gmail", "smtp.gmail.com"),
+    ("mx2.zoho.com", "Zoho Mail", "smtppro.zoho.com"),
+    ("mx3.zoho.com.au", "Zoho Mail", "smtppro.zoho.com.au"),
+    ("mx.zoho.jp", "Zoho Mail", "smtppro.zoho.jp"),
+    ("mx01.mail.icloud.com", "iCloud", "smtp.mail.me.com"),
+    ("mail.protonmail.ch", "Proton", "smtp.protonmail.ch"),
     # Whole labels only: look-alikes never match.
-    ("mail.protection.outlook.com", None),
-    ("evil-mail.protection.outlook.com.example", None),
-    ("notaspmx.l.google.com", None),
-    ("mx.zoho.com.example", None),
-    ("smtp.google.com.evil.test", None),
+    ("evil-mail.protection.outlook.com.example", None, None),
+    ("mx.zoho.com.example", None, None),
+    ("smtp.google.com.evil.test", None, None),
+    ("notgoogle.com", None, None),
 ])
-def test_known_mx_patterns(host, provider):
-    match = provider_for_mx([host], KNOWN_MX)
-    assert (match.provider if match else None) == provider
+def test_mx_hosts_of_the_provider_table(host, provider, server):
+    match = provider_for_mx([host])
+    assert (match.provider.name if match else None) == provider
+    assert (match.mailboxes.smtp.host if match else None) == server
 
 
-def test_patterns_come_from_the_caller():
-    table = [("*.mx.example", "example_mail"), ("in.other.example", "other")]
-    assert provider_for_mx(["a.mx.example", "in.other.example"], table).provider == "example_mail"
-    assert not provider_for_mx(["a.mx.example", "in.other.example"], table).unanimous
-    assert matches("A.MX.Example.", "*.mx.example") and not matches("mx.example", "*.mx.example")
+def test_the_table_can_come_from_the_caller():
+    mapped = Provider("Mapped Mail", ("mapped.example",), smtp=(), login="password",
+                      mailboxes=(Mailboxes(SmtpEndpoint("smtp.mapped.example", 2587, "starttls"),
+                                           mx_suffixes=("mx.example",)),))
+    match = provider_for_mx(["a.mx.example", "in.other.example"], (mapped,))
+    assert match.provider is mapped and not match.unanimous
+    assert provider_for_mx(["mx.example."], (mapped,)).unanimous
+    assert provider_for_mx(["aspmx.l.google.com"], (mapped,)) is None
 
 
 # --- addresses to connect to ---------------------------------------------------
