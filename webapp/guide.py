@@ -33,4 +33,5 @@ def page():
         microsoft_steps=sign_in_steps(MICROSOFT_365),
         troubleshooting=[fill(item) for item in TROUBLESHOOTING],
         deadline_seconds=format_decimal(current_app.config["MAIL_DEADLINE"]),
+        detect_seconds=format_decimal(current_app.config["DETECT_DEADLINE"]),
     )

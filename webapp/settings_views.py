@@ -83,7 +83,8 @@ def form_for(settings: MailSettings, **options) -> SettingsForm:
     return SettingsForm(formdata=MultiDict(settings.form_values()), **options)
 
 
-def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, report=None):
+def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, report=None,
+                detection=None):
     return render_template(
         "settings/page.html",
         form=form,
@@ -91,6 +92,7 @@ def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, 
         states=slot_states(form, status),
         status=status,
         report=report,
+        detection=detection,
     ), code
 
 

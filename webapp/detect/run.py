@@ -217,10 +217,24 @@ class _Run:
         candidates = [self.with_probe_evidence(candidate) for candidate in candidates]
         chosen = candidates[0] if candidates else None
         provider = self.mx_provider
-        return Detection(self.address, self.domain, chosen, tuple(candidates), tuple(self.tried),
+        return Detection(self.address, self.domain, chosen, tuple(candidates), self.tried_in_order(),
                          self.clock.elapsed_ms(), self.options.deadline_s,
                          provider.name if provider else None,
                          provider.note_key if provider else None)
+
+    def tried_in_order(self) -> tuple[Tried, ...]:
+        """By source in the order of trust; the probes by host, then port, as they were asked."""
+        hosts = {host: index for index, host in enumerate(self.probe_hosts)}
+        ports = {port: index for index, port in enumerate(self.options.ports)}
+
+        def key(item):
+            index, tried = item
+            if tried.source != "probe":
+                return findings.trust(tried.source), index, 0, 0
+            return (findings.trust("probe"), hosts.get(tried.facts.get("host"), len(hosts)),
+                    ports.get(tried.facts.get("port"), -1), index)
+
+        return tuple(tried for _, tried in sorted(enumerate(self.tried), key=key))
 
     def probe_candidates(self) -> list[Candidate]:
         ranked = []
