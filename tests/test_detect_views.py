@@ -68,7 +68,7 @@ def test_detect_fills_the_inputs_out_of_band_and_never_the_password(auth_client,
     assert element(html, "input", id="password") is None and "typed secret" not in html
     text = text_of(html)
     assert "Settings found for probe.example.net" in text
-    assert f"tried: answered on port {probe_domain.port} with STARTTLS" in text
+    assert f"Tried: answered on port {probe_domain.port} with STARTTLS" in text
     assert "no answer within 3 seconds" in text
     assert "nothing accepts connections on this port" in text
 

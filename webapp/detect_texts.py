@@ -17,10 +17,10 @@ from .mail.providers import provider_named
 # Where a chosen candidate came from, by its source.
 SOURCE_TEXTS = {
     "provider_table": _l("Sendwell's list of providers: %(provider)s"),
-    "dns_srv": _l("the DNS records of %(domain)s (%(record)s)"),
-    "dns_mx": _l("the DNS records of %(domain)s: its email is handled by %(provider)s, whose "
+    "dns_srv": _l("The DNS records of %(domain)s (%(record)s)"),
+    "dns_mx": _l("The DNS records of %(domain)s: its email is handled by %(provider)s, whose "
                  "settings are in Sendwell's list of providers"),
-    "autoconfig": _l("the settings file that %(domain)s publishes"),
+    "autoconfig": _l("The settings file that %(domain)s publishes"),
 }
 # A probe's candidate: what the server did, by how it answered.
 PROBE_ANSWERS = {
@@ -28,8 +28,14 @@ PROBE_ANSWERS = {
     "starttls": _l("answered on port %(port)s with STARTTLS"),
     "plain": _l("answered on port %(port)s without encryption"),
 }
-TRIED_PREFIX = _l("tried: %(answer)s")
-ADDRESS_ITSELF = _l("your email address")
+# The same, in the list of what was tried (the line already names the port).
+PROBE_OUTCOMES = {
+    "tls": _l("answered with TLS from the first byte"),
+    "starttls": _l("answered with STARTTLS"),
+    "plain": _l("answered without encryption"),
+}
+TRIED_PREFIX = _l("Tried: %(answer)s")
+ADDRESS_ITSELF = _l("Your email address")
 USERNAME_UNKNOWN = _l("Not filled in: ask your email provider which username to use.")
 
 # What each line of "what was tried" is about, by source.
@@ -59,7 +65,7 @@ OUTCOMES = {
     "error": _l("the DNS server could not answer"),
     "no_resolver": _l("the DNS server could not answer"),
     "invalid_name": _l("not a name that DNS can look up"),
-    "no_provider": _l("%(hosts)s: not a provider in Sendwell's list"),
+    "no_provider": _l("%(hosts)s, not a provider in Sendwell's list"),
     "not_found": _l("not found (HTTP status %(status)s)"),
     "redirect_off_host": _l("sends Sendwell on to another server (%(location)s): not followed"),
     "too_large": _l("larger than %(size)s KB: not read"),
@@ -172,7 +178,7 @@ def outcome_text(tried: Tried, detection: Detection) -> str:
     facts = dict(tried.facts)
     code = tried.code
     if code == "answered":
-        return fill(PROBE_ANSWERS[facts["answered"]], port=facts["port"])
+        return str(PROBE_OUTCOMES[facts["answered"]])
     if code.startswith("certificate_"):
         problem = EXPLANATIONS[code].title
         return fill(CERTIFICATE_FAILED, problem=problem)
