@@ -3,13 +3,14 @@ import base64
 import email
 import email.policy
 import io
+import re
 from datetime import datetime, timezone
 
 import pytest
 from babel.dates import format_datetime
 from cryptography.fernet import Fernet
 
-from helpers import HX, assert_oob_error, element, text_of
+from helpers import HX, WORDS_FOR_TEST, assert_oob_error, element, text_of
 from webapp import storage
 from webapp.storage import SendRecord
 
@@ -202,3 +203,46 @@ def test_an_upload_far_over_the_limit_is_refused_in_place(auth_client, app, smtp
     plain = send(auth_client, headers={}, pdf=b"%PDF-1.4\n" + b"0" * 50_000 + b"\n%%EOF\n")
     assert plain.status_code == 413 and "This file is larger than 4 KB." in plain.get_data(as_text=True)
     assert server.received == []
+
+
+LANGS = list(WORDS_FOR_TEST)
+WITH_STARTTLS = ("fault.test", "PIPELINING", "STARTTLS", "AUTH PLAIN LOGIN")
+
+
+def bug_in_sendwell(monkeypatch):
+    """An unexpected error in Sendwell's own code after the server accepted the message."""
+    def broken(reply):
+        raise KeyError("a bug")
+    monkeypatch.setattr("webapp.mail.smtp.parse_queue_id", broken)
+
+
+@pytest.mark.parametrize("code, script, security, arrange", [
+    ("internal_error", {}, "opportunistic", bug_in_sendwell),
+    ("temporary_failure", {"replies": {"RCPT": "451 4.3.0 Mailbox busy, come back later"}},
+     "opportunistic", None),
+    ("connection_dropped", {"close_after_354": True}, "opportunistic", None),
+    ("starttls_refused", {"ehlo": WITH_STARTTLS}, "starttls", None),
+    ("message_refused", {"end_of_data": "554 5.7.1 Message rejected as spam"},
+     "opportunistic", None),
+])
+def test_a_failed_send_is_never_called_a_test(auth_client, app, fault_server, fault_scripts,
+                                              store, monkeypatch, code, script, security,
+                                              arrange):
+    app.config["RATELIMIT_SEND"] = "1000 per minute"
+    server = fault_server(fault_scripts.smtp(**script))
+    auth_client.post("/en/settings", data={
+        "csrf_token": auth_client.csrf_token, "protocol": "SMTP", "smtp_host": "127.0.0.1",
+        "smtp_port": str(server.port), "smtp_security": security,
+        "from_address": "office@example.com", "action": "update"})
+    if arrange:
+        arrange(monkeypatch)
+    for lang in LANGS:
+        html = send(auth_client, lang=lang).get_data(as_text=True)
+        assert store.sends()[0].diagnosis == code, lang
+        # The server's own words (in <code>) are its business, not Sendwell's.
+        result = element(re.sub(r"<code[^>]*>.*?</code>", "", html), "div", role="alert")
+        assert result is not None and "result-failed" in result.attrs["class"], lang
+        # The step, the explanation, the advice and the checklist: all of it.
+        assert len(result.text) > 100, (lang, result.text)
+        found = re.findall(WORDS_FOR_TEST[lang], result.text, re.IGNORECASE)
+        assert found == [], (lang, found, result.text)

@@ -4,9 +4,9 @@ import re
 from pathlib import Path
 
 import pytest
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext as _
 
-from helpers import post, text_of
+from helpers import WORDS_FOR_TEST, post, text_of
 from webapp import explain
 from webapp.diagnoses import (EXPLANATIONS, PROVIDER_STEPS, STEP_DETAIL, STEP_TITLES,
                               TROUBLESHOOTING)
@@ -222,3 +222,26 @@ def test_every_provider_with_steps_has_them_and_no_steps_are_orphaned():
     # Under a refused sign-in the steps need their lead-in.
     assert all(PROVIDER_STEPS[provider.steps_key].intro for provider in PROVIDERS
                if provider.steps_key and provider.login == "app_password")
+
+
+def texts_a_failure_shows():
+    """Every text of the result fragment after a failure: the explanations (variants
+    included), the checklist, and the provider steps a refused sign-in shows."""
+    for _code, _fact, explanation in every_explanation():
+        yield from texts_of(explanation)
+    yield from TROUBLESHOOTING
+    yield from STEP_TITLES.values()
+    for steps in PROVIDER_STEPS.values():
+        if steps.intro is not None:
+            yield steps.intro
+            yield from steps.steps
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_failure_text_calls_the_attempt_a_test(app, lang):
+    """The same texts explain a failed test and a failed document send."""
+    with app.test_request_context(), force_locale(lang):
+        texts = [fill(text) for text in texts_a_failure_shows()]
+        texts.append(str(_("Failed at this step: %(step)s", step="")))
+    found = [text for text in texts if re.search(WORDS_FOR_TEST[lang], text, re.IGNORECASE)]
+    assert found == []

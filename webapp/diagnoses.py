@@ -5,6 +5,9 @@ detail line says, and for each diagnosis code what happened and what to do.
 fields (filled with their labels) or facts: the diagnosis's own (see
 `mail/result.py`) and those `explain.failure_facts` adds. A fact that a
 diagnosis does not have reads as empty.
+
+The same fragment reports a test of the settings and the sending of a
+document, so no text a failure shows may call the attempt a test.
 """
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -137,7 +140,8 @@ EXPLANATIONS: dict[str, Explanation] = {
         _l("The server closed the connection"),
         _l("The server ended the connection before it had accepted the email, so Sendwell "
            "cannot count the email as sent."),
-        _l("Test again. If it happens again, a firewall or antivirus program may be cutting "
+        # TRANSLATORS: Also after a failed document send: "try again", not "test again".
+        _l("Try again. If it happens again, a firewall or antivirus program may be cutting "
            "the connection, or the server may be refusing this computer."),
         troubleshooting=True),
     "tls_handshake_failed": Explanation(
@@ -161,8 +165,9 @@ EXPLANATIONS: dict[str, Explanation] = {
                 _l("%(provider)s always presents a valid certificate, so something between this "
                    "computer and %(provider)s is intercepting the connection: often an antivirus "
                    "program or a company firewall that scans email."),
+                # TRANSLATORS: Also after a failed document send: "try again", not "test again".
                 _l("Do not tick %(skip_tls_verify)s for %(provider)s. Turn off email scanning in "
-                   "the antivirus program or ask your network administrator, then test again."),
+                   "the antivirus program or ask your network administrator, then try again."),
                 troubleshooting=True),
             "self_signed": Explanation(
                 _l("The server's certificate is self-signed"),
@@ -197,7 +202,8 @@ EXPLANATIONS: dict[str, Explanation] = {
         _l("The server is temporarily unable to continue"),
         _l("The server answered with a temporary error: nothing is wrong with the settings as "
            "such."),
-        _l("Wait a few minutes and test again. If it keeps happening, your email provider may "
+        # TRANSLATORS: Also after a failed document send: "try again", not "test again".
+        _l("Wait a few minutes and try again. If it keeps happening, your email provider may "
            "be limiting how much you can send.")),
     "plain_on_tls_port": Explanation(
         _l("The server expects STARTTLS on this port"),
@@ -221,14 +227,16 @@ EXPLANATIONS: dict[str, Explanation] = {
         _l("The server refused to switch to encryption"),
         _l("The server offered STARTTLS but then refused it. Sendwell stopped before sending "
            "your password."),
-        _l("Test again in a few minutes. If it keeps happening, try port 465 or ask your email "
+        # TRANSLATORS: Also after a failed document send: "try again", not "test again".
+        _l("Try again in a few minutes. If it keeps happening, use port 465 or ask your email "
            "provider.")),
     "starttls_injection": Explanation(
         _l("The connection was tampered with"),
         _l("Right after the server agreed to switch to encryption, more unencrypted data "
            "arrived. That is how an attacker slips fake answers into a connection, so Sendwell "
            "stopped before sending your password."),
-        _l("Test again. If it happens again, something on this network interferes with email: "
+        # TRANSLATORS: Also after a failed document send: "try again", not "test again".
+        _l("Try again. If it happens again, something on this network interferes with email: "
            "try port 465 or another network, and tell whoever runs the network.")),
     "auth_not_offered": Explanation(
         _l("The server does not offer a sign-in here"),
@@ -247,9 +255,10 @@ EXPLANATIONS: dict[str, Explanation] = {
         _l("Microsoft 365 does not allow SMTP sign-in for this mailbox"),
         _l("Your organization's Microsoft 365 settings turn off sign-in with SMTP (SMTP AUTH), "
            "so the password was not even checked."),
+        # TRANSLATORS: Also after a failed document send: "try again", not "test again".
         _l("Ask your Microsoft 365 administrator to turn on Authenticated SMTP for this "
            "mailbox (in the Microsoft 365 admin center: Users, Active users, the user, Mail, "
-           "Manage email apps), then test again.")),
+           "Manage email apps), then try again.")),
     "auth_required": Explanation(
         _l("The server requires you to sign in"),
         _l("The server sends email only for users who sign in first."),
@@ -295,8 +304,10 @@ EXPLANATIONS: dict[str, Explanation] = {
            "address; 5xx a problem on the server's side. The server's answer may say more.")),
     "internal_error": Explanation(
         _l("Something went wrong in Sendwell"),
-        _l("The test stopped because of an unexpected error in Sendwell itself."),
-        _l("Test again. If it keeps happening, the details are in Sendwell's log.")),
+        # TRANSLATORS: Also after a failed document send: do not call it a test.
+        _l("Sendwell stopped because of an unexpected error of its own."),
+        # TRANSLATORS: Also after a failed document send: "try again", not "test again".
+        _l("Try again. If it keeps happening, the details are in Sendwell's log.")),
 }
 
 # The general checklist, under a failure and in the guide.
