@@ -30,6 +30,8 @@ def test_diagnosis_refuses_unknown_codes():
     ("smtp-relay.google.com", "Gmail"),
     ("smtp.mail.yahoo.com", "Yahoo Mail"),
     ("smtp.ymail.com", "Yahoo Mail"),
+    ("smtp.mail.yahoo.co.jp", "Yahoo! JAPAN"),
+    ("yahoo.co.jp.evil.example", None),
     ("smtp.office365.com", "Microsoft 365"),
     ("smtp-mail.outlook.com", "Microsoft 365"),
     ("smtp.live.com", "Microsoft 365"),
@@ -59,11 +61,13 @@ def test_shorten_makes_one_clean_line():
     assert shorten(b"250 ok \xff") == "250 ok \ufffd"
 
 
-def test_provider_is_a_fact_for_login_and_certificate_failures():
-    attempt = Attempt(1.0, host="smtp.gmail.com")
+@pytest.mark.parametrize("host, provider", [("smtp.gmail.com", "Gmail"),
+                                            ("smtp.mail.yahoo.co.jp", "Yahoo! JAPAN")])
+def test_provider_is_a_fact_for_login_and_certificate_failures(host, provider):
+    attempt = Attempt(1.0, host=host)
     try:
-        assert attempt.diagnosis("login_refused", "login").facts["provider"] == "Gmail"
-        assert attempt.diagnosis("certificate_untrusted", "tls").facts["provider"] == "Gmail"
+        assert attempt.diagnosis("login_refused", "login").facts["provider"] == provider
+        assert attempt.diagnosis("certificate_untrusted", "tls").facts["provider"] == provider
         assert "provider" not in attempt.diagnosis("relay_denied", "recipient").facts
     finally:
         attempt.close()
