@@ -135,9 +135,9 @@ def test_bad_files_are_refused_before_any_connection(auth_client, app, fault_ser
 @pytest.mark.parametrize("fields, field, message", [
     ({"recipients": ""}, "recipients", "Fill in this field."),
     ({"recipients": "a@example.com, not-an-address"}, "recipients",
-     "not-an-address: Enter one email address, like name@example.com."),
+     "not-an-address: An email address needs an @, as in name@example.com."),
     ({"recipients": "a@example.com\r\nRCPT TO:<x@example.com>"}, "recipients",
-     "RCPT TO:<x@example.com>: Enter one email address"),
+     "RCPT TO:<x@example.com>: Enter the address alone"),
     ({"subject": "Hi\r\nBcc: victim@example.com"}, "subject",
      "Line breaks and control characters are not allowed here."),
     ({"subject": ""}, "subject", "Fill in this field."),
