@@ -1,5 +1,6 @@
 """Emailing a PDF document with the saved settings, and the history of sends."""
 import base64
+import html as htmlmod
 import email
 import email.policy
 import io
@@ -246,3 +247,43 @@ def test_a_failed_send_is_never_called_a_test(auth_client, app, fault_server, fa
         assert len(result.text) > 100, (lang, result.text)
         found = re.findall(WORDS_FOR_TEST[lang], result.text, re.IGNORECASE)
         assert found == [], (lang, found, result.text)
+
+
+def message_field(html):
+    """The Message field's text as the browser shows it (and sends it back: CRLF)."""
+    raw = re.search(r'<textarea[^>]*name="message"[^>]*>(.*?)</textarea>', html, re.S).group(1)
+    return htmlmod.unescape(raw.removeprefix("\r\n").removeprefix("\n")).replace("\n", "\r\n")
+
+
+def body_of(mail):
+    message = email.message_from_bytes(mail.content, policy=email.policy.default)
+    return message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("lang, sent", [
+    ("en", "Hello,\n\nPlease find attached the document Invoice 42.pdf.\n\nKind regards"),
+    ("ja", "お世話になっております。\n\n書類（Invoice 42.pdf）を添付いたしましたので、ご確認ください。"
+           "\n\nよろしくお願いいたします。"),
+    ("sl", "Pozdravljeni,\n\nv prilogi je dokument Invoice 42.pdf.\n\nLep pozdrav"),
+])
+def test_the_suggested_message_is_sent_with_the_files_name(auth_client, smtp_server, server_tls,
+                                                           smtp_credentials, lang, sent):
+    server = smtp_server(tls_context=server_tls.valid, require_starttls=True, login=True)
+    save_smtp(auth_client, server, smtp_credentials)
+    suggested = message_field(auth_client.get(f"/{lang}/documents").get_data(as_text=True))
+    assert suggested.strip() and "Invoice 42.pdf" not in suggested
+    # Left as it is, and left empty: both send the suggestion, naming the file.
+    send(auth_client, lang=lang, message=suggested)
+    send(auth_client, lang=lang, message="")
+    assert [body_of(mail).strip() for mail in server.received] == [sent, sent]
+
+
+def test_an_edited_message_is_sent_as_typed(auth_client, smtp_server, server_tls,
+                                            smtp_credentials):
+    server = smtp_server(tls_context=server_tls.valid, require_starttls=True, login=True)
+    save_smtp(auth_client, server, smtp_credentials)
+    suggested = message_field(auth_client.get("/en/documents").get_data(as_text=True))
+    send(auth_client, message=suggested.replace("Kind regards", "Kind regards,\r\nAna"))
+    [mail] = server.received
+    assert body_of(mail).strip() == (
+        "Hello,\n\nPlease find the attached document.\n\nKind regards,\nAna")
