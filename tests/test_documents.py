@@ -214,7 +214,7 @@ def bug_in_sendwell(monkeypatch):
     """An unexpected error in Sendwell's own code after the server accepted the message."""
     def broken(reply):
         raise KeyError("a bug")
-    monkeypatch.setattr("webapp.mail.smtp.parse_queue_id", broken)
+    monkeypatch.setattr("webapp.mail.smtp_replies.parse_queue_id", broken)
 
 
 @pytest.mark.parametrize("code, script, security, arrange", [

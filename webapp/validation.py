@@ -5,15 +5,14 @@ form layer turns codes into localized messages beside the field.
 """
 import ipaddress
 import re
-from urllib.parse import urlsplit, urlunsplit
 
 import email_validator
 import idna
 from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import LOCAL_PART_MAX_LENGTH
 
-# The sender's own rule, so the form never saves a URL the sender would refuse.
-from .mail._net import is_loopback_host
+# The sender's own reading of a URL, so the form never saves one it would refuse.
+from .mail.web import BadUrl, parse_url
 
 
 class Invalid(ValueError):
@@ -29,6 +28,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 MAX_ADDRESS = 254
+MAX_TEXT = 320
+MAX_URL = 2048
 
 # A business's own mail server often has a private name: firma.local (RFC
 # 6762), nas.home.arpa (RFC 8375), firma.lan, .internal, .corp. email-validator
@@ -40,8 +41,6 @@ MAX_ADDRESS = 254
 for _private in ("local", "arpa"):
     if _private in email_validator.SPECIAL_USE_DOMAIN_NAMES:
         email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(_private)
-MAX_TEXT = 320
-MAX_URL = 2048
 
 
 def header_safe(value: str, max_length: int = MAX_TEXT) -> str:
@@ -148,25 +147,9 @@ def http_url(value: str) -> tuple[str, str]:
     if re.search(r"\s", value):
         raise Invalid("url_invalid")
     try:
-        parts = urlsplit(value)
-        hostname = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise Invalid("url_invalid") from None
-    if parts.scheme not in ("https", "http") or not hostname:
+        url = parse_url(value)
+    except BadUrl as refused:
+        raise Invalid("url_not_https" if refused.reason == "not_https" else "url_invalid") from None
+    if url.fragment:
         raise Invalid("url_invalid")
-    if parts.scheme == "http" and not is_loopback_host(hostname):
-        raise Invalid("url_not_https")
-    if parts.fragment:
-        raise Invalid("url_invalid")
-    host_part = parts.netloc.rpartition("@")[2]
-    credentials = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
-    clean = urlunsplit((parts.scheme, host_part.lower(), parts.path or "/", parts.query, ""))
-    return clean, credentials
-
-
-def with_credentials(url: str, credentials: str) -> str:
-    if not credentials:
-        return url
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, f"{credentials}@{parts.netloc}", parts.path, parts.query, ""))
+    return url.without_userinfo, url.userinfo or ""
