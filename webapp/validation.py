@@ -129,7 +129,8 @@ def port(value: str) -> int:
     value = (value or "").strip()
     if not value:
         raise Invalid("required")
-    if not value.isdigit() or not 1 <= int(value) <= 65535:
+    # str.isdigit() also takes "²" and other digits int() refuses.
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 65535:
         raise Invalid("port_invalid")
     return int(value)
 
