@@ -112,7 +112,7 @@ def test_nothing_found_says_so_and_what_to_ask(auth_client, app, dns_server, unu
 
 
 @pytest.mark.parametrize("address, starts", [("", "Fill in this field."),
-                                             ("not an address", "Enter one email address")])
+                                             ("not an address", "An email address cannot contain spaces.")])
 def test_an_unusable_address_is_marked_beside_the_field(auth_client, address, starts):
     html = post(auth_client, "/en/settings/detect", {"protocol": "SMTP", "detect_address": address}
                 ).get_data(as_text=True)

@@ -100,13 +100,16 @@ YAHOO_MAIL = Provider(
                          address_domains=("yahoo.com", "ymail.com", "rocketmail.com",
                                           "yahoo.it", "yahoo.es")),))
 
-# Yahoo! JAPAN is a separate service with its own IDs (Yahoo!メールヘルプ,
-# "メールソフトで送受信するための設定"): smtp.mail.yahoo.co.jp, 465 with SSL.
-# What it takes as the username is not established here, so it is left open.
+# A service of its own, not Yahoo Mail: its own accounts (Yahoo! JAPAN ID), its
+# own server, implicit TLS only, and its own rules for mail programs. Mail
+# programs sign in with a password once the mailbox's settings allow them;
+# Yahoo! JAPAN has been changing those rules, so its steps defer to its help.
+# Yahoo!メールヘルプ: smtp.mail.yahoo.co.jp, 465 with SSL. What it takes as the
+# username is not established here, so Detect leaves it open.
 YAHOO_JAPAN = Provider(
     "Yahoo! JAPAN", ("yahoo.co.jp",),
     smtp=(_tls("smtp.mail.yahoo.co.jp"),),
-    login="password",
+    login="password", steps_key="yahoo_japan",
     mailboxes=(Mailboxes(_tls("smtp.mail.yahoo.co.jp"), address_domains=("yahoo.co.jp",),
                          username=None),))
 
