@@ -267,3 +267,63 @@ def test_a_certificate_valid_for_long_is_not_warned_about(auth_client, smtp_serv
                 form_for(server, smtp_credentials, "starttls")).get_data(as_text=True)
     assert "The test email was sent to" in text_of(html)
     assert 'class="warning"' not in html
+
+
+@pytest.mark.parametrize("kind, title", [
+    ("untrusted", "The server's certificate is not trusted"),
+    ("expired", "The server's certificate has expired"),
+    ("wrong_host", "The certificate belongs to another server"),
+])
+def test_every_certificate_failure_shows_the_certificate_and_offers_trust(
+        auth_client, smtp_server, server_tls, smtp_credentials, kind, title):
+    server = smtp_server(login=True, **SERVED["starttls"](getattr(server_tls, kind)))
+    form = form_for(server, smtp_credentials, "starttls")
+    html = post(auth_client, "/en/settings/test", form).get_data(as_text=True)
+    assert title in text_of(html)
+    facts = element(html, "dl", **{"class": "certificate-facts"})
+    assert "Issued by" in facts.text and "Valid until" in facts.text
+    if kind == "expired":
+        assert "(expired)" in facts.text
+    fingerprint = element(html, "button", name="trust_certificate").attrs["value"]
+    html = post(auth_client, "/en/settings/test",
+                {**form, "trusted_certificate": fingerprint}).get_data(as_text=True)
+    assert "The test email was sent to" in text_of(html)
+
+
+def test_over_http_the_certificate_is_shown_but_not_offered(auth_client, http_server, server_tls):
+    endpoint = http_server(tls_context=server_tls.self_signed)
+    html = post(auth_client, "/en/settings/test", {
+        "protocol": "HTTP", "http_url": endpoint.url("/send"),
+        "http_reply_to": "office@example.com"}).get_data(as_text=True)
+    assert "The server's certificate is self-signed" in text_of(html)
+    assert element(html, "dl", **{"class": "certificate-facts"}) is not None
+    assert element(html, "button", name="trust_certificate") is None
+    assert endpoint.requests == []
+
+
+def test_documents_are_sent_only_to_the_trusted_certificate(
+        auth_client, smtp_server, self_signed_certificate, smtp_credentials, store):
+    import io
+
+    files = self_signed_certificate()
+    server = smtp_server(login=True, **SERVED["starttls"](files.context))
+    form = form_for(server, smtp_credentials, "starttls")
+    html = post(auth_client, "/en/settings/test", form).get_data(as_text=True)
+    fingerprint = element(html, "button", name="trust_certificate").attrs["value"]
+    assert post(auth_client, "/en/settings", {**form, "trusted_certificate": fingerprint,
+                                              "action": "update"}, headers={}).status_code == 302
+
+    def send_document():
+        return auth_client.post("/en/documents", data={
+            "csrf_token": auth_client.csrf_token, "recipients": "customer@example.com",
+            "subject": "Invoice", "message": "Attached.",
+            "document": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "invoice.pdf")},
+            headers=HX, content_type="multipart/form-data").get_data(as_text=True)
+
+    assert "invoice.pdf was sent to customer@example.com." in text_of(send_document())
+    other = self_signed_certificate()
+    files.context.load_cert_chain(other.cert_path, other.key_path)
+    html = send_document()
+    assert "The server's certificate has changed" in text_of(html)
+    assert fingerprints(html)[:2] == [colon_hex(fingerprint), openssl_fingerprint(other.cert_path)]
+    assert len(server.received) == 1 and len(server.auth_attempts) == 1
