@@ -105,12 +105,14 @@ def presented_facts(attempt: Attempt, address: Address, server_hostname: str,
     """Facts about the certificate the server at ``address`` presents, for
     a diagnosis: the certificate's facts and the names it is valid for,
     when it can be read."""
-    facts = CertificateFacts.from_der(
+    certificate = CertificateFacts.from_der(
         fetch_certificate(attempt, address, server_hostname, prepare))
-    if facts is None:
+    if certificate is None:
         return {}
-    return {"certificate": facts, "cert_names": list(facts.names)} if facts.names else {
-        "certificate": facts}
+    facts = {"certificate": certificate}
+    if certificate.names:
+        facts["cert_names"] = list(certificate.names)
+    return facts
 
 
 def fetch_certificate(attempt: Attempt, address: Address, server_hostname: str,
