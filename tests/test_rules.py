@@ -46,6 +46,7 @@ def test_each_checkbox_shows_its_address_field(box, field):
     ("smtp.gmail.com", "Gmail"),
     ("SMTP.GMAIL.COM.", "Gmail"),
     ("smtp.mail.yahoo.com", "Yahoo Mail"),
+    ("smtp.mail.yahoo.co.jp", "Yahoo! JAPAN"),
     ("smtp.office365.com", "Microsoft 365"),
     ("smtp-mail.outlook.com", "Microsoft 365"),
     ("smtp.mail.me.com", "iCloud"),

@@ -134,9 +134,10 @@ def explain_failure(result: DeliveryResult, *, protocol: str, host: str,
     facts = failure_facts(diagnosis, host=host, port=port)
     sign_in = None
     if explanation.provider_steps:
-        provider = provider_named(diagnosis.facts.get("provider"))
-        if provider is not None and provider.login == "app_password":
-            sign_in = provider_steps(provider)
+        steps = provider_steps(provider_named(diagnosis.facts.get("provider")))
+        # Only steps written to follow a refused sign-in (with an intro) go here.
+        if steps is not None and steps.intro is not None:
+            sign_in = steps
     reply = None
     if diagnosis.reply_text or diagnosis.reply_code:
         reply = " ".join(str(part) for part in (diagnosis.reply_code, diagnosis.reply_text) if part)

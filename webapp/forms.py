@@ -12,8 +12,19 @@ from .model import SECURITY_MODES, MailSettings
 
 MESSAGES = {
     "required": _l("Fill in this field."),
-    "address_invalid": _l("Enter one email address, like name@example.com."),
+    # Why an address is refused (validation.address), one reason each.
     "address_multiple": _l("Enter only one email address here."),
+    "address_with_name": _l("Enter the address alone, without a name or angle brackets (< >)."),
+    "address_space": _l("An email address cannot contain spaces."),
+    "address_no_at": _l("An email address needs an @, as in name@example.com."),
+    "address_two_at": _l("An email address has only one @."),
+    "address_local_empty": _l("Something must come before the @, as in name@example.com."),
+    # TRANSLATORS: "firma.local" is an example of a business's own internal mail
+    # domain; keep it as it is.
+    "address_domain": _l("After the @ must come a mail domain with at least one dot, such as "
+                         "example.com or firma.local."),
+    "address_local_invalid": _l("The part before the @ has a character an email address cannot "
+                                "have, or a dot at its start, at its end or twice in a row."),
     "header_unsafe": _l("Line breaks and control characters are not allowed here."),
     "host_invalid": _l("Enter a server name such as smtp.example.com, or an IP address."),
     "host_has_port": _l("Enter the port in the %(smtp_port)s field, not here."),
@@ -36,6 +47,10 @@ def message(code: str, **facts) -> str:
     if code == "too_long":
         return ngettext("This is too long: at most %(num)d character.",
                         "This is too long: at most %(num)d characters.", facts["max"])
+    if code == "address_local_too_long":
+        return ngettext("The part before the @ is too long: at most %(num)d character.",
+                        "The part before the @ is too long: at most %(num)d characters.",
+                        facts["max"])
     return fill(MESSAGES[code], **facts)
 
 

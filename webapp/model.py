@@ -2,8 +2,7 @@
 from dataclasses import asdict, dataclass, fields
 from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError, validate_email
-
+from . import validation
 from .mail.smtp import SECURITY_MODES
 
 # These ports fix how the connection is secured; any other port needs a choice.
@@ -18,12 +17,10 @@ def security_for(port: int | None, choice: str | None) -> str | None:
 
 
 def looks_like_address(text: str | None) -> bool:
-    text = (text or "").strip()
-    if "@" not in text:
-        return False
+    """Whether `text` is one email address, by the rule of the address fields."""
     try:
-        validate_email(text, check_deliverability=False)
-    except EmailNotValidError:
+        validation.address(text or "")
+    except validation.Invalid:
         return False
     return True
 
