@@ -256,7 +256,7 @@ def test_an_expiring_certificate_is_warned_about_in_a_passing_test(
     fingerprint = element(html, "button", name="trust_certificate").attrs["value"]
     html = post(auth_client, "/en/settings/test",
                 {**form, "trusted_certificate": fingerprint}).get_data(as_text=True)
-    assert ("tests fail with “The server's certificate has changed” until you trust the new "
+    assert ("sending fails with “The server's certificate has changed” until you trust the new "
             "certificate") in text_of(html)
 
 
@@ -327,3 +327,18 @@ def test_documents_are_sent_only_to_the_trusted_certificate(
     assert "The server's certificate has changed" in text_of(html)
     assert fingerprints(html)[:2] == [colon_hex(fingerprint), openssl_fingerprint(other.cert_path)]
     assert len(server.received) == 1 and len(server.auth_attempts) == 1
+
+
+@pytest.mark.parametrize("lang", ["en", "sl", "sw", "it", "ja", "es"])
+def test_the_certificate_part_of_a_failure_never_calls_it_a_test(app, lang):
+    """It shows under failed document sends too."""
+    import re
+
+    from flask_babel import force_locale
+
+    from helpers import WORDS_FOR_TEST
+    from webapp.certificate_texts import COMPARE_ADVICE, TRUST_REFUSED
+    from webapp.fields import fill
+    with app.test_request_context(), force_locale(lang):
+        texts = [fill(COMPARE_ADVICE), fill(TRUST_REFUSED, provider="Gmail")]
+    assert [text for text in texts if re.search(WORDS_FOR_TEST[lang], text, re.I)] == []

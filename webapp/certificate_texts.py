@@ -128,6 +128,6 @@ def expiry_warning(result: DeliveryResult) -> str | None:
                        "because you trust it, but other programs refuse it: ask the server's "
                        "administrator to renew it, then trust the new certificate."), date=date)
     return fill(_l("The trusted certificate expires on %(date)s. Once the server's administrator "
-                   "renews it, tests fail with “%(changed)s” until you trust the new "
+                   "renews it, sending fails with “%(changed)s” until you trust the new "
                    "certificate."),
                 date=date, changed=EXPLANATIONS["certificate_changed"].title)

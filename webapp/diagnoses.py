@@ -199,9 +199,10 @@ EXPLANATIONS: dict[str, Explanation] = {
            "stopped before sending your password. Either the server's administrator has replaced "
            "the certificate (for example, renewed it), or someone between this computer and the "
            "server is intercepting the connection."),
+        # TRANSLATORS: Also after a failed document send: "try again", not "test again".
         _l("Ask the server's administrator whether they replaced the certificate, and compare "
            "its fingerprint with the new one below. Only if they match, trust the new "
-           "certificate and test again; if they do not, do not send from this network and tell "
+           "certificate and try again; if they do not, do not send from this network and tell "
            "the administrator.")),
     "not_smtp": Explanation(
         _l("This is not a mail server"),
