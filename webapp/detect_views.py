@@ -11,7 +11,7 @@ from flask import get_template_attribute, redirect, request, url_for
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
-from . import detect_texts, rules, validation
+from . import detect_texts, rules, trust, validation
 from .current import detect_options, store
 from .detect import Detection, detect_settings
 from .forms import SettingsForm, message
@@ -80,10 +80,13 @@ def detect():
     filled_form = SettingsForm(formdata=values)
     status = preview_status(filled_form, saved)
     report = detect_texts.report(detection, filled)
+    shown = set(request.form.getlist("shown"))
+    # A certificate offered after a failed test stays while it fits the new values.
+    offer = trust.offer_still_open(store(), filled_form.values(), shown)
     if not request.headers.get("HX-Request"):
-        return render_page(filled_form, saved, status, detection=report)
-    states = slot_states(filled_form, status)
-    changed = rules.changed_slots(states, set(request.form.getlist("shown")))
+        return render_page(filled_form, saved, status, offer=offer, detection=report)
+    states = slot_states(filled_form, status, offer)
+    changed = rules.changed_slots(states, shown)
     render_slot = get_template_attribute("settings/_fields.html", "slot")
     filled_input = get_template_attribute("settings/_fields.html", "filled_input")
     errors = get_template_attribute("macros/fields.html", "errors")

@@ -42,6 +42,8 @@ def _connect(detail: Mapping, ok: bool) -> str:
 def _tls(detail: Mapping, ok: bool) -> str:
     if not detail.get("version"):
         return ""
+    if detail.get("pinned"):
+        return fill(_l("%(version)s, trusted certificate"), version=detail["version"])
     if detail.get("verified") is False:
         return fill(_l("%(version)s, certificate not checked"), version=detail["version"])
     return fill(_l("%(version)s, certificate checked"), version=detail["version"])
@@ -154,8 +156,9 @@ EXPLANATIONS: dict[str, Explanation] = {
         _l("The server's certificate is not trusted"),
         _l("The certificate the server presented was not issued by an authority this computer "
            "trusts."),
-        _l("If this is your own mail server with a self-signed certificate, you can tick "
-           "%(skip_tls_verify)s. Otherwise ask your email provider which server name to use."),
+        _l("If this is your own mail server, compare the certificate below with the one its "
+           "administrator sees and, if they match, press %(trust_button)s. Otherwise ask your "
+           "email provider which server name to use."),
         http_advice=_HTTP_NEEDS_VALID_CERTIFICATE,
         variants={
             # A well-known provider's certificate is always valid, so here
@@ -173,9 +176,11 @@ EXPLANATIONS: dict[str, Explanation] = {
                 _l("The server's certificate is self-signed"),
                 _l("The server signed its own certificate, so nobody vouches that it really is "
                    "%(host)s."),
-                _l("If this is your own mail server, tick %(skip_tls_verify)s: the connection "
-                   "stays encrypted, only the certificate is not checked. Never do this for a "
-                   "server you do not run yourself."),
+                _l("If this is your own mail server, compare the certificate below with the one "
+                   "its administrator sees and, if they match, press %(trust_button)s: Sendwell "
+                   "then accepts only this certificate. Ticking %(skip_tls_verify)s works too, but "
+                   "accepts any certificate from anyone, so someone in between could take your "
+                   "password. Never do either for a server you do not run yourself."),
                 http_advice=_HTTP_NEEDS_VALID_CERTIFICATE),
         }),
     "certificate_wrong_host": Explanation(
@@ -188,6 +193,17 @@ EXPLANATIONS: dict[str, Explanation] = {
         _l("The certificate the server presented is no longer valid (or not yet valid)."),
         _l("Check that this computer's date and time are right. If they are, the server's "
            "administrator must renew the certificate.")),
+    "certificate_changed": Explanation(
+        _l("The server's certificate has changed"),
+        _l("The server presented a different certificate from the one you trusted, so Sendwell "
+           "stopped before sending your password. Either the server's administrator has replaced "
+           "the certificate (for example, renewed it), or someone between this computer and the "
+           "server is intercepting the connection."),
+        # TRANSLATORS: Also after a failed document send: "try again", not "test again".
+        _l("Ask the server's administrator whether they replaced the certificate, and compare "
+           "its fingerprint with the new one below. Only if they match, trust the new "
+           "certificate and try again; if they do not, do not send from this network and tell "
+           "the administrator.")),
     "not_smtp": Explanation(
         _l("This is not a mail server"),
         _l("Something answered at %(host)s on port %(port)s, but it does not speak SMTP."),

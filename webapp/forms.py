@@ -1,11 +1,13 @@
 """The settings form: fields, and validation that follows the visibility rules."""
 from flask_babel import lazy_gettext as _l, ngettext
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
 from . import rules, validation
+from .certificate_texts import TRUST_REFUSED
 from .fields import LABELS, SECURITY_LABELS, fill
+from .mail.providers import provider_for_host
 from .model import SECURITY_MODES, MailSettings
 
 MESSAGES = {
@@ -35,6 +37,9 @@ MESSAGES = {
     "password_required": _l("Enter the password that goes with %(username)s."),
     "password_retype": _l("The server details changed, so type the password again: a saved "
                           "password is only ever sent to the server it was saved for."),
+    "fingerprint_invalid": _l("This is not a SHA-256 fingerprint: test again, then trust the "
+                              "certificate the server presents."),
+    "trust_refused": TRUST_REFUSED,
 }
 
 
@@ -73,6 +78,7 @@ FIELD_CHECKS = {
     "copy_address": validation.address,
     "reply_to_address": validation.address,
     "skip_tls_verify": bool,
+    "trusted_certificate": validation.certificate_fingerprint,
 }
 
 
@@ -98,6 +104,8 @@ class SettingsForm(FlaskForm):
     skip_tls_verify = BooleanField(LABELS["skip_tls_verify"])
     test_recipient = StringField(LABELS["test_recipient"])
     detect_address = StringField(LABELS["detect_address"])  # Detect settings asks for it
+    # Put here by "Trust this certificate" (see trust.py), never typed.
+    trusted_certificate = HiddenField()
 
     # Filled by validate(): the settings to save and the secret typed with them
     # ("" when nothing was typed).
@@ -142,6 +150,10 @@ class SettingsForm(FlaskForm):
         self.typed_secret = secret
         if (self.test_recipient.data or "").strip():
             self._check("test_recipient", validation.address)
+        provider = provider_for_host(cleaned.get("smtp_host") or "")
+        if cleaned.get("trusted_certificate") and provider is not None:
+            # Their certificates are valid: a different one means interception.
+            self.trusted_certificate.errors.append(message("trust_refused", provider=provider))
 
         if self.errors:
             return False

@@ -6,7 +6,7 @@ and every text that names a field does so through its label.
 from flask import Blueprint, current_app, render_template
 from flask_babel import format_decimal
 
-from .diagnoses import TROUBLESHOOTING
+from .diagnoses import EXPLANATIONS, TROUBLESHOOTING
 from .explain import provider_steps
 from .fields import HELP, LABELS, fill, label_values
 from .mail.providers import GMAIL, MICROSOFT_365, YAHOO_JAPAN, YAHOO_MAIL, Provider
@@ -38,4 +38,5 @@ def page():
         troubleshooting=[fill(item) for item in TROUBLESHOOTING],
         deadline_seconds=format_decimal(current_app.config["MAIL_DEADLINE"]),
         detect_seconds=format_decimal(current_app.config["DETECT_DEADLINE"]),
+        certificate_changed_title=str(EXPLANATIONS["certificate_changed"].title),
     )

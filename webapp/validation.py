@@ -11,6 +11,7 @@ import idna
 from email_validator import EmailNotValidError, validate_email
 from email_validator.rfc_constants import LOCAL_PART_MAX_LENGTH
 
+from .mail.certificates import normalized_fingerprint
 # The sender's own reading of a URL, so the form never saves one it would refuse.
 from .mail.web import BadUrl, parse_url
 
@@ -154,3 +155,14 @@ def http_url(value: str) -> tuple[str, str]:
     if url.fragment:
         raise Invalid("url_invalid")
     return url.without_userinfo, url.userinfo or ""
+
+
+def certificate_fingerprint(value: str) -> str:
+    """A trusted certificate's SHA-256 fingerprint as 64 lower-case hex digits;
+    "" for none."""
+    if not value.strip():
+        return ""
+    fingerprint = normalized_fingerprint(value)
+    if fingerprint is None:
+        raise Invalid("fingerprint_invalid")
+    return fingerprint

@@ -27,6 +27,11 @@ MIGRATIONS: list[tuple[str, ...]] = [
         " filename TEXT NOT NULL, size INTEGER NOT NULL, protocol TEXT NOT NULL,"
         " ok INTEGER NOT NULL, diagnosis TEXT, reply TEXT)",
     ),
+    # 2: certificates presented to failed tests, for "Trust this certificate".
+    (
+        "CREATE TABLE certificates (sha256 TEXT PRIMARY KEY, host TEXT NOT NULL,"
+        " port INTEGER NOT NULL, der BLOB NOT NULL, seen_at TEXT NOT NULL)",
+    ),
 ]
 
 
