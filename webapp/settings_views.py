@@ -87,7 +87,7 @@ def form_for(settings: MailSettings, **options) -> SettingsForm:
 
 
 def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, report=None,
-                offer: str | None = None):
+                offer: str | None = None, detection=None):
     return render_template(
         "settings/page.html",
         form=form,
@@ -95,6 +95,7 @@ def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, 
         states=slot_states(form, status, offer),
         status=status,
         report=report,
+        detection=detection,
     ), code
 
 
