@@ -1,4 +1,4 @@
-"""Figure 6 of `make bench` (issue 11): the sign-in round trip, and what a
+"""Figure 7 of `make bench` (issue 11): the sign-in round trip, and what a
 refresh of the access token costs a test.
 
 The loopback OAuth 2.0 server and the XOAUTH2 SMTP server of the test suite
@@ -99,8 +99,8 @@ def _test(session, servers: OAuthServers, host: str, request, bench_error) -> tu
     return elapsed * 1000, TOKEN_STEP in body
 
 
-def figure_6(session, servers: OAuthServers, host: str, *, request, bench_error, log, row):
-    log(f"figure 6: sign in with the loopback provider, then {CYCLES} × {PER_BLOCK} tests that "
+def figure_7(session, servers: OAuthServers, host: str, *, request, bench_error, log, row):
+    log(f"figure 7: sign in with the loopback provider, then {CYCLES} × {PER_BLOCK} tests that "
         f"must refresh the token and {PER_BLOCK} that need not")
     refreshing: list[float] = []
     fresh: list[float] = []

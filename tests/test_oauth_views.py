@@ -94,7 +94,7 @@ def test_the_providers_server_fills_an_empty_smtp_server_and_port(oauth_site, pr
     form = oauth_form(provider)
     fragment = post(site.client, "/en/settings/fields", {**form, "shown": ["smtp=", "password="]},
                     headers=HX).get_data(as_text=True)
-    filled = element(fragment, "div", id="field-smtp_host")
+    filled = element(fragment, "input", id="smtp_host")
     assert filled.attrs["hx-swap-oob"] == "true"
     assert input_value(fragment, "smtp_host") == host and input_value(fragment, "smtp_port") == "587"
     # Without JavaScript, the same rule fills the page.
@@ -104,7 +104,7 @@ def test_the_providers_server_fills_an_empty_smtp_server_and_port(oauth_site, pr
     typed = post(site.client, "/en/settings/fields", {**form, "smtp_host": "mail.example.com",
                                                       "shown": ["smtp=", "password="]},
                  headers=HX).get_data(as_text=True)
-    assert element(typed, "div", id="field-smtp_host") is None
+    assert element(typed, "input", id="smtp_host") is None
 
 
 def test_the_redirect_address_to_register_is_shown_before_signing_in(oauth_site):
@@ -476,3 +476,15 @@ def test_go_leads_only_to_the_configured_providers_sign_in_page(oauth_site):
     with site.client.session_transaction() as session:
         session["oauth_state"] = "unknown"
     assert site.client.get("/oauth/go").headers["Location"] == "/en/settings"
+
+
+def test_detect_settings_proposes_the_providers_oauth_sign_in(auth_client, app, dns_server):
+    app.config.update(DNS_SERVER=dns_server("").address, DETECT_PORTS="1")
+    html = auth_client.get("/en/settings").get_data(as_text=True)
+    shown = [marker.attrs["value"] for marker in elements(html, "input", name="shown")]
+    fragment = post(auth_client, "/en/settings/detect", {
+        "protocol": "SMTP", "detect_address": "anna@outlook.com", "shown": shown}).get_data(as_text=True)
+    assert element(fragment, "div", id="sign_in_method").attrs["hx-swap-oob"] == "true"
+    assert "checked" in element(fragment, "input", value="microsoft").attrs
+    assert element(fragment, "div", id="slot-oauth").attrs["hx-swap-oob"] == "true"
+    assert "hidden" in element(fragment, "div", id="slot-password").attrs

@@ -2,6 +2,7 @@
 from flask import current_app
 
 from . import oauth_tokens, outbox
+from .detect import DetectOptions, parse_ports
 from .mail.oauth import DEFAULT_SETTINGS as OAUTH_ENDPOINTS
 from .model import MailSettings
 
@@ -16,6 +17,16 @@ def delivery_options() -> outbox.DeliveryOptions:
     return outbox.DeliveryOptions(deadline_s=float(config["MAIL_DEADLINE"]),
                                   allow_private=bool(config["MAIL_ALLOW_PRIVATE"]),
                                   cafile=config["MAIL_CA_FILE"])
+
+
+def detect_options() -> DetectOptions:
+    # The same address rules as the test: private addresses and the CA file.
+    config = current_app.config
+    return DetectOptions(deadline_s=float(config["DETECT_DEADLINE"]),
+                         dns_server=config["DNS_SERVER"] or None,
+                         ports=parse_ports(str(config["DETECT_PORTS"])),
+                         allow_private=bool(config["MAIL_ALLOW_PRIVATE"]),
+                         cafile=config["MAIL_CA_FILE"])
 
 
 def oauth_settings() -> dict:

@@ -24,6 +24,7 @@ LABELS = {
     "reply_to_address": _l("Address for replies"),
     "skip_tls_verify": _l("Do not verify TLS certificate"),
     "test_recipient": _l("Send the test email to"),
+    "detect_address": _l("Your email address"),
 }
 
 HELP = {
@@ -54,19 +55,30 @@ HELP = {
         "Microsoft 365 (OAuth) for it. For Gmail and Google Workspace, Google (OAuth) saves you "
         "the app password. With OAuth you sign in once with your provider, and Sendwell never "
         "learns your password."),
+    # TRANSLATORS: "Application (client) ID" and "Client ID" as the Microsoft Entra
+    # admin center and the Google Cloud console show them in this language (sl, sw:
+    # in English, with a translation in parentheses).
     "oauth_client_id": _l(
         "The ID of the app you registered for Sendwell with your provider. In the Microsoft Entra "
         "admin center it is the Application (client) ID; in the Google Cloud console, the Client "
         "ID. The guide shows how to register the app."),
+    # TRANSLATORS: "Value" and "Secret ID" (Microsoft Entra admin center) and "Client
+    # secret" (Google Cloud console) as they show them in this language (sl, sw: in
+    # English, with a translation in parentheses).
     "oauth_client_secret": _l(
         "The client secret you created for the app: the secret's Value in the Microsoft Entra "
         "admin center (not its Secret ID), or the Client secret in the Google Cloud console. "
         "Sendwell stores it encrypted and never shows it again: leave this blank to keep the "
         "saved one. Microsoft client secrets expire; enter the new one here when you create it."),
+    # TRANSLATORS: "Directory (tenant) ID" and "Overview" as the Microsoft Entra admin
+    # center shows them in this language (sl, sw: in English, with a translation).
     "oauth_tenant": _l(
         "Your organization's Directory (tenant) ID from the app's Overview page in the Microsoft "
         "Entra admin center, or your domain such as contoso.onmicrosoft.com. Leave it empty "
         "(organizations) only if the app accepts accounts from any organization."),
+    # TRANSLATORS: "Web" (Microsoft Entra admin center) and "Authorized redirect URIs"
+    # (Google Cloud console) as they show them in this language (sl, sw: in English,
+    # with a translation in parentheses).
     "oauth_redirect_uri": _l(
         "Register this exact address with the app before you sign in: in the Microsoft Entra "
         "admin center as a Web redirect URI, in the Google Cloud console under Authorized "
@@ -90,12 +102,19 @@ HELP = {
         "send from."),
     "reply_to_address": _l("The address where replies to your email should go."),
     "skip_tls_verify": _l(
-        "Only for your own mail server with a self-signed certificate. With Gmail, Yahoo Mail, "
-        "Microsoft 365 and other established providers, always leave this unticked: their "
+        "Only for your own mail server with a self-signed certificate, and only if trusting its "
+        "certificate is not possible: this accepts any certificate, from anyone, while trusting "
+        "accepts exactly one (a test that fails on the certificate offers it). With Gmail, Yahoo "
+        "Mail, Microsoft 365 and other established providers, always leave this unticked: their "
         "certificates are valid, and checking them protects your password."),
     "test_recipient": _l(
         "Where the test email goes. Leave it empty to send it to the sending address, or enter "
         "any address whose inbox you can check."),
+    "detect_address": _l(
+        "Sendwell looks up the settings for this address: in its own list of email providers, "
+        "in the domain's DNS records and settings file, and by asking the domain's mail servers, "
+        "without signing in. It fills in %(smtp_host)s, %(smtp_port)s and %(username)s and "
+        "saves nothing: test the settings before you save them."),
 }
 
 # Names of the sign-in methods: the same in every language.

@@ -1,18 +1,33 @@
 """The settings form: fields, and validation that follows the visibility rules."""
 from flask_babel import lazy_gettext as _l, ngettext
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
+from markupsafe import Markup, escape
+from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import html_params
 
 from . import rules, validation
+from .certificate_texts import TRUST_REFUSED
 from .fields import LABELS, SECURITY_LABELS, SIGN_IN_METHOD_LABELS, fill
 from .mail.oauth import valid_tenant
+from .mail.providers import provider_for_host
 from .model import PASSWORD, SECURITY_MODES, SIGN_IN_METHODS, MailSettings
 
 MESSAGES = {
     "required": _l("Fill in this field."),
-    "address_invalid": _l("Enter one email address, like name@example.com."),
+    # Why an address is refused (validation.address), one reason each.
     "address_multiple": _l("Enter only one email address here."),
+    "address_with_name": _l("Enter the address alone, without a name or angle brackets (< >)."),
+    "address_space": _l("An email address cannot contain spaces."),
+    "address_no_at": _l("An email address needs an @, as in name@example.com."),
+    "address_two_at": _l("An email address has only one @."),
+    "address_local_empty": _l("Something must come before the @, as in name@example.com."),
+    # TRANSLATORS: "firma.local" is an example of a business's own internal mail
+    # domain; keep it as it is.
+    "address_domain": _l("After the @ must come a mail domain with at least one dot, such as "
+                         "example.com or firma.local."),
+    "address_local_invalid": _l("The part before the @ has a character an email address cannot "
+                                "have, or a dot at its start, at its end or twice in a row."),
     "header_unsafe": _l("Line breaks and control characters are not allowed here."),
     "host_invalid": _l("Enter a server name such as smtp.example.com, or an IP address."),
     "host_has_port": _l("Enter the port in the %(smtp_port)s field, not here."),
@@ -25,6 +40,9 @@ MESSAGES = {
     "password_required": _l("Enter the password that goes with %(username)s."),
     "password_retype": _l("The server details changed, so type the password again: a saved "
                           "password is only ever sent to the server it was saved for."),
+    "fingerprint_invalid": _l("This is not a SHA-256 fingerprint: test again, then trust the "
+                              "certificate the server presents."),
+    "trust_refused": TRUST_REFUSED,
     "client_id_invalid": _l("Paste the ID exactly as the app registration shows it, without "
                             "spaces."),
     "tenant_invalid": _l("Enter the directory's ID (like 9188040d-6c67-4c5b-b112-36a304b66dad), "
@@ -39,6 +57,10 @@ def message(code: str, **facts) -> str:
     if code == "too_long":
         return ngettext("This is too long: at most %(num)d character.",
                         "This is too long: at most %(num)d characters.", facts["max"])
+    if code == "address_local_too_long":
+        return ngettext("The part before the @ is too long: at most %(num)d character.",
+                        "The part before the @ is too long: at most %(num)d characters.",
+                        facts["max"])
     return fill(MESSAGES[code], **facts)
 
 
@@ -82,6 +104,7 @@ FIELD_CHECKS = {
     "copy_address": validation.address,
     "reply_to_address": validation.address,
     "skip_tls_verify": bool,
+    "trusted_certificate": validation.certificate_fingerprint,
     "sign_in_method": lambda value: value if value in SIGN_IN_METHODS else PASSWORD,
     "oauth_client_id": _client_id,
     "oauth_tenant": _tenant,
@@ -91,6 +114,21 @@ SECRET_CHECKS = {
     "password": validation.password,
     "oauth_client_secret": validation.password,
 }
+
+
+class ChoicesInARow:
+    """Radio buttons in a row, each inside its label, in one element with the
+    field's id: the page and an out-of-band swap (Detect settings proposing
+    a sign-in method) render it alike."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        described = kwargs.pop("aria-describedby", None)
+        kwargs.pop("aria-invalid", None)
+        options = {"aria-describedby": described} if described else {}
+        choices = "".join(f"<label>{choice(**options)} {escape(choice.label.text)}</label>"
+                          for choice in field)
+        return Markup(f'<div {html_params(class_="choices", **kwargs)}>{choices}</div>')
 
 
 class SettingsForm(FlaskForm):
@@ -106,6 +144,7 @@ class SettingsForm(FlaskForm):
                                           for key, label in SECURITY_LABELS.items()],
         validate_choice=False)
     sign_in_method = RadioField(LABELS["sign_in_method"], default=PASSWORD, validate_choice=False,
+                                widget=ChoicesInARow(),
                                 choices=[SelectChoice(key, label)
                                          for key, label in SIGN_IN_METHOD_LABELS.items()])
     oauth_client_id = StringField(LABELS["oauth_client_id"])
@@ -120,6 +159,9 @@ class SettingsForm(FlaskForm):
     reply_to_address = StringField(LABELS["reply_to_address"])
     skip_tls_verify = BooleanField(LABELS["skip_tls_verify"])
     test_recipient = StringField(LABELS["test_recipient"])
+    detect_address = StringField(LABELS["detect_address"])  # Detect settings asks for it
+    # Put here by "Trust this certificate" (see trust.py), never typed.
+    trusted_certificate = HiddenField()
 
     # Filled by validate(): the settings to save and the secret typed with them
     # ("" when nothing was typed).
@@ -139,7 +181,7 @@ class SettingsForm(FlaskForm):
         """What was submitted, in the shape the visibility rules read."""
         values = {}
         for field in self:
-            if field.name in ("csrf_token", "test_recipient"):
+            if field.name in ("csrf_token", "test_recipient", "detect_address"):
                 continue
             if isinstance(field, BooleanField):
                 if field.data:
@@ -173,6 +215,10 @@ class SettingsForm(FlaskForm):
         self.typed_secret = secret
         if (self.test_recipient.data or "").strip():
             self._check("test_recipient", validation.address)
+        provider = provider_for_host(cleaned.get("smtp_host") or "")
+        if cleaned.get("trusted_certificate") and provider is not None:
+            # Their certificates are valid: a different one means interception.
+            self.trusted_certificate.errors.append(message("trust_refused", provider=provider))
 
         if self.errors:
             return False

@@ -2,8 +2,7 @@
 from dataclasses import asdict, dataclass, fields
 from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError, validate_email
-
+from . import validation
 from .mail.oauth import DEFAULT_TENANT, GOOGLE, MICROSOFT
 from .mail.smtp import SECURITY_MODES
 
@@ -25,12 +24,10 @@ def security_for(port: int | None, choice: str | None) -> str | None:
 
 
 def looks_like_address(text: str | None) -> bool:
-    text = (text or "").strip()
-    if "@" not in text:
-        return False
+    """Whether `text` is one email address, by the rule of the address fields."""
     try:
-        validate_email(text, check_deliverability=False)
-    except EmailNotValidError:
+        validation.address(text or "")
+    except validation.Invalid:
         return False
     return True
 
@@ -51,6 +48,9 @@ class MailSettings:
     sign_in_method: str = PASSWORD  # or an OAuth provider: "microsoft", "google"
     oauth_client_id: str = ""
     oauth_tenant: str = ""      # Microsoft's directory (tenant); empty: organizations
+    # The one certificate accepted from the SMTP server (SHA-256, 64 lower-case
+    # hex digits), or "": see tls_trust.
+    trusted_certificate: str = ""
 
     @classmethod
     def from_dict(cls, data: dict) -> "MailSettings":
@@ -106,13 +106,22 @@ class MailSettings:
         return "password" if self.protocol == "SMTP" and self.username else "none"
 
     @property
+    def tls_trust(self) -> str:
+        """Which SMTP server certificate is accepted: "verify" (one the trusted
+        authorities vouch for, for this host), "noverify" (any), or
+        "pin:<sha256>" (exactly the trusted one, which wins over noverify)."""
+        if self.trusted_certificate:
+            return f"pin:{self.trusted_certificate}"
+        return "noverify" if self.skip_tls_verify else "verify"
+
+    @property
     def destination(self) -> str:
         """Where the secret may be sent: any change here needs it typed
         again, or, with OAuth, a new sign-in (the app and directory count)."""
         if self.protocol == "HTTP":
             return f"HTTP {self.http_url}"
-        tls = "noverify" if self.skip_tls_verify else "verify"
-        smtp = f"SMTP {self.smtp_host}:{self.smtp_port}/{self.security} {tls} {self.username}"
+        smtp = (f"SMTP {self.smtp_host}:{self.smtp_port}/{self.security} {self.tls_trust} "
+                f"{self.username}")
         provider = self.oauth_provider
         if provider == MICROSOFT:
             return f"{smtp} oauth={provider} client={self.oauth_client_id} tenant={self.tenant}"
@@ -136,6 +145,7 @@ class MailSettings:
             "sign_in_method": self.sign_in_method,
             "oauth_client_id": self.oauth_client_id,
             "oauth_tenant": self.oauth_tenant,
+            "trusted_certificate": self.trusted_certificate,
         }
         for box, on in (("copy_enabled", self.copy_address),
                         ("reply_to_enabled", self.reply_to_address),

@@ -26,7 +26,7 @@ OAUTH_STEP_TITLES = {
     "authorize": _l("Sign in with the provider"),
 }
 
-_SIGN_IN_AGAIN = _l("Press %(sign_in_button)s to sign in again, then test again and save the "
+_SIGN_IN_AGAIN = _l("Press %(sign_in_button)s to sign in again, then try again and save the "
                     "settings.")
 
 OAUTH_EXPLANATIONS: dict[str, Explanation] = {
@@ -45,7 +45,7 @@ OAUTH_EXPLANATIONS: dict[str, Explanation] = {
            "permission to send email."),
         # TRANSLATORS: SMTP.Send is a permission's name; "Authenticated SMTP" is the
         # Microsoft 365 admin center's name for the setting (as in the other texts).
-        _l("Press %(sign_in_button)s to sign in again, then test again. If it still fails: for "
+        _l("Press %(sign_in_button)s to sign in again, then try again. If it still fails: for "
            "Microsoft 365, check that the app has the delegated permission SMTP.Send and that "
            "Authenticated SMTP is on for the mailbox; for Google, that the account can use "
            "Gmail."),
@@ -85,7 +85,7 @@ OAUTH_EXPLANATIONS: dict[str, Explanation] = {
         # TRANSLATORS: "Value" and "Secret ID" are the column names in the Microsoft Entra
         # admin center's list of client secrets.
         _l("Create a new client secret for the app, enter it in %(oauth_client_secret)s and "
-           "test again. From the Microsoft Entra admin center, copy the secret's Value, not its "
+           "try again. From the Microsoft Entra admin center, copy the secret's Value, not its "
            "Secret ID."),
         variants={
             "secret_expired": Explanation(
@@ -95,7 +95,7 @@ OAUTH_EXPLANATIONS: dict[str, Explanation] = {
                 # TRANSLATORS: the menu items and button of the Microsoft Entra admin center.
                 _l("In the Microsoft Entra admin center, open App registrations, the app, "
                    "Certificates & secrets, and choose New client secret. Enter its Value in "
-                   "%(oauth_client_secret)s, test again and save the settings.")),
+                   "%(oauth_client_secret)s, try again and save the settings.")),
             "client_unknown": Explanation(
                 _l("The app was not found"),
                 _l("%(oauth_provider)s knows no app with this %(oauth_client_id)s, or the app is "
@@ -120,12 +120,12 @@ OAUTH_EXPLANATIONS: dict[str, Explanation] = {
                 _SIGN_IN_AGAIN),
             "testing_expiry": Explanation(
                 _l("Google no longer accepts the sign-in"),
-                _l("Google ended Sendwell's sign-in: it was revoked, or it expired. Google ends "
-                   "the sign-ins of an app whose publishing status is Testing after 7 days."),
-                # TRANSLATORS: "Testing", "In production" and "Internal" as the Google Cloud
-                # console shows them.
+                _l("Google ended Sendwell's sign-in: it was revoked, or it expired. Until an app is "
+                   "published, Google ends its sign-ins after 7 days."),
+                # TRANSLATORS: "In production" and "Internal" as the Google Cloud console
+                # shows them.
                 _l("Press %(sign_in_button)s to sign in again. So that it does not happen every "
-                   "week, put the app In production in the Google Cloud console or, in Google "
+                   "week, publish the app in the Google Cloud console (In production) or, in Google "
                    "Workspace, make it Internal; the guide shows how.")),
         }),
     "oauth_no_refresh_token": Explanation(
@@ -156,7 +156,7 @@ OAUTH_EXPLANATIONS: dict[str, Explanation] = {
     "oauth_bad_answer": Explanation(
         _l("The sign-in service's answer cannot be used"),
         _l("%(token_host)s did not answer as a sign-in service does (HTTP status %(status)s)."),
-        _l("Test again in a few minutes. If this installation of Sendwell has its own sign-in "
+        _l("Try again in a few minutes. If this installation of Sendwell has its own sign-in "
            "addresses (the SENDWELL_OAUTH_ settings), have them checked.")),
 }
 

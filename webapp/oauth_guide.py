@@ -29,15 +29,13 @@ SIGN_IN = (
        "the app is not exactly the one in %(oauth_redirect_uri)s: copy it again with %(copy)s."),
 )
 
-MICROSOFT_CHANGE = (
-    _l("What changes at the end of December 2026: Microsoft turns off password sign-in (Basic "
-       "authentication) for sending with SMTP in every existing Microsoft 365 organization, and "
-       "organizations created after that never have it. A password in Sendwell then gets the "
-       "answer 5.7.30 and no email goes out. Sign in with OAuth instead, as below; it already "
-       "works today."),
-)
-
-# Microsoft 365's steps (the provider's) are in diagnoses.PROVIDER_STEPS.
+# Leads into Microsoft 365's steps (diagnoses.PROVIDER_STEPS) in the guide.
+MICROSOFT_CHANGE = _l(
+    "What changes at the end of December 2026: Microsoft turns off password sign-in (Basic "
+    "authentication) for sending with SMTP in every existing Microsoft 365 organization, and "
+    "organizations created after that never have it. A password in Sendwell then gets the "
+    "answer 5.7.30 and no email goes out. Sign in with OAuth instead, as below; it already "
+    "works today.")
 
 ENTRA_STEPS = (
     # TRANSLATORS: the Microsoft Entra admin center's names, here and in the next steps, as

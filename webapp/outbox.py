@@ -58,6 +58,7 @@ def send(settings: MailSettings, secret: str | OAuthLogin | None, message: Email
         port=settings.smtp_port,
         security=settings.security,
         verify_tls=not settings.skip_tls_verify,
+        pinned_sha256=settings.trusted_certificate or None,
         username=settings.username or None,
         password=secret if settings.credential_kind == "password" else None,
         oauth=secret if settings.credential_kind == "oauth" else None,

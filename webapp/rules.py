@@ -21,7 +21,9 @@ SLOT_PARENTS = {
     "from_address": "smtp",
     "copy_address": "smtp",
     "reply_to_address": "smtp",
-    "tls_warning": "smtp",
+    "tls_check": "smtp",
+    "tls_warning": "tls_check",
+    "trusted_certificate": "smtp",
     "password": "smtp",
     "oauth": "smtp",
     "oauth_tenant": "oauth",
@@ -34,7 +36,7 @@ SLOT_PARENTS = {
 SLOT_FIELDS = {
     "http": ("http_url", "http_reply_to"),
     "smtp": ("smtp_host", "smtp_port", "sign_in_method", "username", "copy_enabled",
-             "reply_to_enabled", "skip_tls_verify"),
+             "reply_to_enabled"),
     "password": ("password",),
     "oauth": ("oauth_client_id", "oauth_client_secret"),
     "oauth_tenant": ("oauth_tenant",),
@@ -42,6 +44,8 @@ SLOT_FIELDS = {
     "from_address": ("from_address",),
     "copy_address": ("copy_address",),
     "reply_to_address": ("reply_to_address",),
+    "tls_check": ("skip_tls_verify",),
+    "trusted_certificate": ("trusted_certificate",),
 }
 
 
@@ -85,6 +89,8 @@ def slot_states(values: Mapping) -> dict[str, str | None]:
     security = security_for(port, values.get("smtp_security"))
     provider = provider_for_host((values.get("smtp_host") or "").strip())
     oauth = oauth_provider(values)
+    # A trusted certificate replaces the choice to check certificates or not.
+    trusted = (values.get("trusted_certificate") or "").strip()
 
     def when(condition: bool, key: str = "") -> str | None:
         return key if (smtp and condition) else None
@@ -97,11 +103,13 @@ def slot_states(values: Mapping) -> dict[str, str | None]:
         "from_address": when(not looks_like_address(values.get("username"))),
         "copy_address": when(_ticked(values, "copy_enabled")),
         "reply_to_address": when(_ticked(values, "reply_to_enabled")),
+        "tls_check": when(not trusted),
         "tls_warning": when(_ticked(values, "skip_tls_verify") and provider is not None,
                             provider or ""),
         "password": when(oauth is None),
         "oauth": when(oauth is not None, oauth or ""),
         "oauth_tenant": when(oauth == MICROSOFT),
+        "trusted_certificate": when(bool(trusted), trusted),
     }
 
 

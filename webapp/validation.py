@@ -6,9 +6,12 @@ form layer turns codes into localized messages beside the field.
 import ipaddress
 import re
 
+import email_validator
 import idna
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import LOCAL_PART_MAX_LENGTH
 
+from .mail.certificates import normalized_fingerprint
 # The sender's own reading of a URL, so the form never saves one it would refuse.
 from .mail.web import BadUrl, parse_url
 
@@ -29,6 +32,17 @@ MAX_ADDRESS = 254
 MAX_TEXT = 320
 MAX_URL = 2048
 
+# A business's own mail server often has a private name: firma.local (RFC
+# 6762), nas.home.arpa (RFC 8375), firma.lan, .internal, .corp. email-validator
+# refuses .local and all of .arpa as special-use names; mail to them never
+# reaches a public provider, and the test says what happened, so they are
+# addresses here. (Removing names from this list is the library's documented
+# way; it is done once, at import.) A name still needs a dot, and localhost,
+# .invalid, .onion and .test stay refused.
+for _private in ("local", "arpa"):
+    if _private in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+        email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(_private)
+
 
 def header_safe(value: str, max_length: int = MAX_TEXT) -> str:
     if _HEADER_BREAKERS.search(value) or _CONTROL.search(value):
@@ -48,17 +62,39 @@ def password(value: str) -> str:
 
 
 def address(value: str) -> str:
-    """Exactly one bare address (no name, no list), normalized."""
+    """Exactly one bare address (no name, no list), normalized.
+
+    Each refusal names its reason, so the form can say what is wrong.
+    """
     value = value.strip()
     if not value:
         raise Invalid("required")
     header_safe(value, MAX_ADDRESS)
-    if re.search(r"[,;<>\s]", value) or value.count("@") > 1:
-        raise Invalid("address_multiple" if re.search(r"[,;]|@.*@", value) else "address_invalid")
+    parts = [part for part in re.split(r"[\s<>,;]+", value) if part]
+    if re.search(r"[,;]", value) or sum("@" in part for part in parts) > 1:
+        raise Invalid("address_multiple")
+    if re.search(r"[<>]", value):
+        raise Invalid("address_with_name")
+    if re.search(r"\s", value):
+        raise Invalid("address_space")
+    if "@" not in value:
+        raise Invalid("address_no_at")
+    if value.count("@") > 1:
+        raise Invalid("address_two_at")
+    local, _, domain = value.partition("@")
+    if not local:
+        raise Invalid("address_local_empty")
+    if len(local) > LOCAL_PART_MAX_LENGTH:
+        raise Invalid("address_local_too_long", max=LOCAL_PART_MAX_LENGTH)
+    try:
+        # The domain alone, behind a local part that is always valid.
+        validate_email(f"x@{domain}", check_deliverability=False)
+    except EmailNotValidError:
+        raise Invalid("address_domain") from None
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError:
-        raise Invalid("address_invalid") from None
+        raise Invalid("address_local_invalid") from None
 
 
 def host(value: str) -> str:
@@ -94,7 +130,8 @@ def port(value: str) -> int:
     value = (value or "").strip()
     if not value:
         raise Invalid("required")
-    if not value.isdigit() or not 1 <= int(value) <= 65535:
+    # str.isdigit() also takes "²" and other digits int() refuses.
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 65535:
         raise Invalid("port_invalid")
     return int(value)
 
@@ -118,3 +155,14 @@ def http_url(value: str) -> tuple[str, str]:
     if url.fragment:
         raise Invalid("url_invalid")
     return url.without_userinfo, url.userinfo or ""
+
+
+def certificate_fingerprint(value: str) -> str:
+    """A trusted certificate's SHA-256 fingerprint as 64 lower-case hex digits;
+    "" for none."""
+    if not value.strip():
+        return ""
+    fingerprint = normalized_fingerprint(value)
+    if fingerprint is None:
+        raise Invalid("fingerprint_invalid")
+    return fingerprint

@@ -27,7 +27,12 @@ MIGRATIONS: list[tuple[str, ...]] = [
         " filename TEXT NOT NULL, size INTEGER NOT NULL, protocol TEXT NOT NULL,"
         " ok INTEGER NOT NULL, diagnosis TEXT, reply TEXT)",
     ),
-    # 2: OAuth sign-ins (oauth.py): grants sealed with their destination, and
+    # 2: certificates presented to failed tests, for "Trust this certificate".
+    (
+        "CREATE TABLE certificates (sha256 TEXT PRIMARY KEY, host TEXT NOT NULL,"
+        " port INTEGER NOT NULL, der BLOB NOT NULL, seen_at TEXT NOT NULL)",
+    ),
+    # 3: OAuth sign-ins (oauth.py): grants sealed with their destination, and
     # sign-ins under way.
     (
         "CREATE TABLE oauth_grants (destination TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
