@@ -421,26 +421,7 @@ PROVIDER_STEPS: dict[str, ProviderSteps] = {
             _l("Yahoo! JAPAN's help (in Japanese) explains that setting and which password mail "
                "programs sign in with: https://support.yahoo-net.jp/PccMail/s/article/H000007321"),
         )),
-    # Signing in with OAuth: Microsoft 365 stops taking passwords for SMTP.
-    "microsoft_365": ProviderSteps(
-        steps=(
-            _l("Choose Microsoft 365 (OAuth) in %(sign_in_method)s: %(smtp_host)s and %(smtp_port)s "
-               "are filled in with smtp.office365.com and 587."),
-            # TRANSLATORS: the Microsoft Entra admin center by the name it has in this
-            # language's guide (sl, sw: its English name).
-            _l("Register Sendwell in the Microsoft Entra admin center, as described below, and enter "
-               "its details in %(oauth_client_id)s, %(oauth_client_secret)s and %(oauth_tenant)s."),
-            _l("Press %(sign_in_button)s and sign in with the account of the mailbox you send from. "
-               "Sendwell fills in %(username)s."),
-            # TRANSLATORS: The Microsoft 365 admin center is offered in Slovenian,
-            # Italian, Japanese and Spanish: use Microsoft's own labels there. It is not
-            # offered in Swahili: quote each menu in English as it appears on screen,
-            # with a Swahili translation in parentheses.
-            _l("If the test fails with the server's answer 5.7.139, sign-in with SMTP (SMTP AUTH) "
-               "is turned off: ask your Microsoft 365 administrator to turn on Authenticated SMTP "
-               "for this mailbox (Microsoft 365 admin center: Users, Active users, the user, Mail, "
-               "Manage email apps)."),
-        )),
+    # "microsoft_365" (signing in with OAuth) is oauth_diagnoses.py's.
 }
 
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from flask_babel import lazy_gettext as _l
 
-from .diagnoses import EXPLANATIONS, STEP_TITLES, Explanation
+from .diagnoses import EXPLANATIONS, PROVIDER_STEPS, STEP_TITLES, Explanation, ProviderSteps
 
 # The providers' names, and the sign-in button each one's texts point at.
 OAUTH_PROVIDER_NAMES = {"microsoft": "Microsoft", "google": "Google"}
@@ -178,9 +178,33 @@ OAUTH_VARIANTS: dict[str, Explanation] = {
 }
 
 
+# Microsoft 365's steps (its guide section): sign in with OAuth, since Microsoft
+# 365 stops taking passwords for SMTP.
+MICROSOFT_365_STEPS = ProviderSteps(
+    steps=(
+        _l("Choose Microsoft 365 (OAuth) in %(sign_in_method)s: %(smtp_host)s and %(smtp_port)s "
+           "are filled in with smtp.office365.com and 587."),
+        # TRANSLATORS: the Microsoft Entra admin center by the name it has in this
+        # language's guide (sl, sw: its English name).
+        _l("Register Sendwell in the Microsoft Entra admin center, as described below, and enter "
+           "its details in %(oauth_client_id)s, %(oauth_client_secret)s and %(oauth_tenant)s."),
+        _l("Press %(sign_in_button)s and sign in with the account of the mailbox you send from. "
+           "Sendwell fills in %(username)s."),
+        # TRANSLATORS: The Microsoft 365 admin center is offered in Slovenian,
+        # Italian, Japanese and Spanish: use Microsoft's own labels there. It is not
+        # offered in Swahili: quote each menu in English as it appears on screen,
+        # with a Swahili translation in parentheses.
+        _l("If the test fails with the server's answer 5.7.139, sign-in with SMTP (SMTP AUTH) "
+           "is turned off: ask your Microsoft 365 administrator to turn on Authenticated SMTP "
+           "for this mailbox (Microsoft 365 admin center: Users, Active users, the user, Mail, "
+           "Manage email apps)."),
+    ))
+
+
 def merge() -> None:
     """Add the OAuth texts to diagnoses.py's tables (called once, at import)."""
     STEP_TITLES.update(OAUTH_STEP_TITLES)
+    PROVIDER_STEPS["microsoft_365"] = MICROSOFT_365_STEPS
     EXPLANATIONS.update(OAUTH_EXPLANATIONS)
     for code, variant in OAUTH_VARIANTS.items():
         EXPLANATIONS[code] = replace(EXPLANATIONS[code],
