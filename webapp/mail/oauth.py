@@ -28,16 +28,17 @@ import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping
 from urllib.parse import quote
 
 import requests
 from requests.adapters import BaseAdapter
-from authlib.common.security import generate_token
-from authlib.integrations.base_client import OAuthError
-from authlib.integrations.requests_client import OAuth2Session
-from joserfc import jws
-from joserfc.errors import JoseError
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
+
+# Authlib and joserfc are imported where a call to a provider needs them:
+# together some 12 MB a worker, which a tool that signs in with a password
+# never pays.
 
 from . import oauth_errors
 from .oauth_errors import GOOGLE, MICROSOFT
@@ -154,6 +155,9 @@ def authorization_request(where: Endpoints, client_id: str, redirect_uri: str, *
     first consent only with ``prompt=consent``, so both are always asked
     for. Microsoft lets the user pick the account, as the mailbox that sends
     is often not the one signed in to the browser."""
+    from authlib.common.security import generate_token
+    from authlib.integrations.requests_client import OAuth2Session
+
     code_verifier = generate_token(64)
     extra = {"access_type": "offline", "prompt": "consent"} if where.provider == GOOGLE \
         else {"prompt": "select_account"}
@@ -265,6 +269,9 @@ def account_from_id_token(id_token: str | None, client_id: str | None = None) ->
     decides whether the token may send as it."""
     if not isinstance(id_token, str) or not id_token:
         return None
+    from joserfc import jws
+    from joserfc.errors import JoseError
+
     try:
         claims = json.loads(jws.extract_compact(id_token.encode("ascii")).payload)
     except (JoseError, ValueError, UnicodeError):
@@ -291,10 +298,12 @@ def _looks_like_address(value: str) -> bool:
 @contextmanager
 def _session(transport: BaseAdapter, client_id: str, client_secret: str | None = None,
              *, scope: str | None = None, redirect_uri: str | None = None
-             ) -> Iterator[tuple[OAuth2Session, list[requests.Response]]]:
+             ) -> Iterator[tuple["OAuth2Session", list[requests.Response]]]:
     """An OAuth2Session on ``transport`` alone, and the list of the token
     endpoint's answers (Authlib raises on an error answer without keeping
     it; its ``error_codes`` and HTTP status are wanted)."""
+    from authlib.integrations.requests_client import OAuth2Session
+
     session = OAuth2Session(client_id, client_secret, scope=scope, redirect_uri=redirect_uri,
                             token_endpoint_auth_method="client_secret_post",
                             code_challenge_method="S256")
@@ -319,6 +328,8 @@ def _session(transport: BaseAdapter, client_id: str, client_secret: str | None =
 
 def _call(provider: str, stage: str, answers: list[requests.Response],
           request: Callable[[], dict]) -> TokenResult:
+    from authlib.integrations.base_client import OAuthError
+
     try:
         answer = request()
     except OAuthError as error:
