@@ -33,15 +33,14 @@ from urllib.parse import quote
 
 import requests
 from requests.adapters import BaseAdapter
-if TYPE_CHECKING:
-    from authlib.integrations.requests_client import OAuth2Session
-
-# Authlib and joserfc are imported where a call to a provider needs them:
-# together some 12 MB a worker, which a tool that signs in with a password
-# never pays.
 
 from . import oauth_errors
 from .oauth_errors import GOOGLE, MICROSOFT
+
+# Authlib and joserfc are imported where a call to a provider needs them: a
+# worker that only ever signs in with a password does not carry them.
+if TYPE_CHECKING:
+    from authlib.integrations.requests_client import OAuth2Session
 
 PROVIDERS = (MICROSOFT, GOOGLE)
 
