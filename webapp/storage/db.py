@@ -27,6 +27,11 @@ MIGRATIONS: list[tuple[str, ...]] = [
         " filename TEXT NOT NULL, size INTEGER NOT NULL, protocol TEXT NOT NULL,"
         " ok INTEGER NOT NULL, diagnosis TEXT, reply TEXT)",
     ),
+    # 2: secrets typed but not saved yet, sealed and short-lived (drafts.py).
+    (
+        "CREATE TABLE drafts (id_hash TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
+        " expires_at REAL NOT NULL)",
+    ),
 ]
 
 
