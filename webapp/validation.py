@@ -130,6 +130,16 @@ def http_url(value: str) -> tuple[str, str]:
     return clean, credentials
 
 
+# What a URL as typed holds before the host: "user:password@" (with or without a scheme).
+_USERINFO = re.compile(r"^((?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//)?[^/?#\s]*@")
+
+
+def without_credentials(value: str) -> str:
+    """A URL as typed, valid or not, with its user-info (the secret) left out: what a
+    page may show of it."""
+    return _USERINFO.sub(lambda m: m.group(1) or "", value or "")
+
+
 def with_credentials(url: str, credentials: str) -> str:
     if not credentials:
         return url
