@@ -19,7 +19,7 @@ SAME_EVERYWHERE = {"%(ms)s ms", "%(size)s KB", "%(size)s MB", "SMTP", "HTTP"}
 SAME_IN = {
     "it": {"Password", "Email", "Port"},
     "sw": {"Port", "%(address)s, port %(port)s", "%(host)s, port %(port)s"},
-    "es": set(),
+    "es": {"Error: %(page)s"},  # the same word in Spanish
     "sl": set(),
     "ja": set(),
 }
