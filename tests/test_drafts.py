@@ -6,8 +6,7 @@ import json
 import time
 import zlib
 
-from conftest import csrf_token
-from helpers import element, post, smtp_form, text_of
+from helpers import element, elements, post, smtp_form, text_of
 
 PASSWORD = "Dr4ft-pässword-never-shown"
 
@@ -92,7 +91,8 @@ def test_a_draft_belongs_to_its_session(app, auth_client, store, smtp_server, se
     post(auth_client, "/en/settings", {**form, "action": "refresh"}, headers={})
     other = app.test_client()
     assert other.get(f"/signin/{store.issue_signin_token(60)}").status_code == 302
-    other.csrf_token = csrf_token(other)
+    other.csrf_token = elements(other.get("/en/settings").get_data(as_text=True), "input",
+                                name="csrf_token")[0].attrs["value"]
     response = post(other, "/en/settings", {**form, "password": "", "action": "update-anyway"},
                     headers={})
     assert response.status_code == 422

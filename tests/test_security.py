@@ -242,7 +242,7 @@ def test_http_connects_to_the_address_it_resolved_once(rebinding_resolver, http_
     from webapp.mail.message import build_message
 
     server = http_server()
-    result = http.send(f"http://rebind.localhost:{server.port}/send",
+    result = http.send(http.HttpDestination(f"http://rebind.localhost:{server.port}/send"),
                        build_message(from_address="a@example.com", to=["b@example.com"],
                                      subject="s", body="b"),
                        from_address="a@example.com", to=["b@example.com"], reply_to=None,

@@ -24,7 +24,7 @@ def test_the_password_is_asked_for_in_the_same_pass_as_the_other_fields(auth_cli
         "smtp_security": "opportunistic", "username": "admin",
         "from_address": "not-an-address"}).get_data(as_text=True)
     assert_oob_error(html, "smtp_host", "Fill in this field.")
-    assert_oob_error(html, "from_address", "Enter one email address")
+    assert_oob_error(html, "from_address", "An email address needs an @")
     assert_oob_error(html, "password", "Enter the password that goes with Username.")
     assert server.connections == 0
     # The result lists the same messages, each linking to its field.
@@ -49,10 +49,10 @@ def test_a_field_in_error_is_marked_the_same_way_on_the_page_and_in_the_result(a
     field = element(page, id="from_address")
     assert field.attrs["aria-invalid"] == "true"
     assert "errors-from_address" in field.attrs["aria-describedby"].split()
-    assert element(page, id="errors-from_address").text.startswith("Enter one email address")
+    assert element(page, id="errors-from_address").text.startswith("An email address needs an @")
     # In place, the messages go to the same containers (app.js marks the fields from them).
     fragment = post(auth_client, "/en/settings/test", {**RELAY, "from_address": "x"}).get_data(as_text=True)
-    assert_oob_error(fragment, "from_address", "Enter one email address")
+    assert_oob_error(fragment, "from_address", "An email address needs an @")
 
 
 # -- 5. a summary at the top after a failed Update ---------------------------------------

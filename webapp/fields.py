@@ -64,8 +64,10 @@ HELP = {
         "send from."),
     "reply_to_address": _l("The address where replies to your email should go."),
     "skip_tls_verify": _l(
-        "Only for your own mail server with a self-signed certificate. With Gmail, Yahoo Mail, "
-        "Microsoft 365 and other established providers, always leave this unticked: their "
+        "Only for your own mail server with a self-signed certificate, and only if trusting its "
+        "certificate is not possible: this accepts any certificate, from anyone, while trusting "
+        "accepts exactly one (a test that fails on the certificate offers it). With Gmail, Yahoo "
+        "Mail, Microsoft 365 and other established providers, always leave this unticked: their "
         "certificates are valid, and checking them protects your password."),
     "test_recipient": _l(
         "Where the test email goes. Leave it empty to send it to the sending address, or enter "

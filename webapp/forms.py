@@ -1,17 +1,31 @@
 """The settings form: fields, and validation that follows the visibility rules."""
 from flask_babel import lazy_gettext as _l, ngettext
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, RadioField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 
 from . import rules, validation
+from .certificate_texts import TRUST_BUTTON
+from .certificate_texts import TRUST_REFUSED
 from .fields import LABELS, SECURITY_LABELS, fill
+from .mail.providers import provider_for_host
 from .model import SECURITY_MODES, MailSettings
 
 MESSAGES = {
     "required": _l("Fill in this field."),
-    "address_invalid": _l("Enter one email address, like name@example.com."),
+    # Why an address is refused (validation.address), one reason each.
     "address_multiple": _l("Enter only one email address here."),
+    "address_with_name": _l("Enter the address alone, without a name or angle brackets (< >)."),
+    "address_space": _l("An email address cannot contain spaces."),
+    "address_no_at": _l("An email address needs an @, as in name@example.com."),
+    "address_two_at": _l("An email address has only one @."),
+    "address_local_empty": _l("Something must come before the @, as in name@example.com."),
+    # TRANSLATORS: "firma.local" is an example of a business's own internal mail
+    # domain; keep it as it is.
+    "address_domain": _l("After the @ must come a mail domain with at least one dot, such as "
+                         "example.com or firma.local."),
+    "address_local_invalid": _l("The part before the @ has a character an email address cannot "
+                                "have, or a dot at its start, at its end or twice in a row."),
     "header_unsafe": _l("Line breaks and control characters are not allowed here."),
     "host_invalid": _l("Enter a server name such as smtp.example.com, or an IP address."),
     "host_has_port": _l("Enter the port in the %(smtp_port)s field, not here."),
@@ -24,6 +38,9 @@ MESSAGES = {
     "password_required": _l("Enter the password that goes with %(username)s."),
     "password_retype": _l("The server details changed, so type the password again: a saved "
                           "password is only ever sent to the server it was saved for."),
+    "fingerprint_invalid": _l("This is not a SHA-256 fingerprint: test again, then trust the "
+                              "certificate the server presents."),
+    "trust_refused": TRUST_REFUSED,
 }
 
 
@@ -31,6 +48,10 @@ def message(code: str, **facts) -> str:
     if code == "too_long":
         return ngettext("This is too long: at most %(num)d character.",
                         "This is too long: at most %(num)d characters.", facts["max"])
+    if code == "address_local_too_long":
+        return ngettext("The part before the @ is too long: at most %(num)d character.",
+                        "The part before the @ is too long: at most %(num)d characters.",
+                        facts["max"])
     return fill(MESSAGES[code], **facts)
 
 
@@ -54,7 +75,8 @@ class UrlField(StringField):
 # The fields MailSettings.destination is made of, for each protocol.
 DESTINATION_FIELDS = {
     "HTTP": ("http_url",),
-    "SMTP": ("smtp_host", "smtp_port", "smtp_security", "username", "skip_tls_verify"),
+    "SMTP": ("smtp_host", "smtp_port", "smtp_security", "username", "skip_tls_verify",
+             "trusted_certificate"),
 }
 
 
@@ -72,6 +94,7 @@ FIELD_CHECKS = {
     "copy_address": validation.address,
     "reply_to_address": validation.address,
     "skip_tls_verify": bool,
+    "trusted_certificate": validation.certificate_fingerprint,
 }
 
 
@@ -95,6 +118,9 @@ class SettingsForm(FlaskForm):
     reply_to_address = StringField(LABELS["reply_to_address"])
     skip_tls_verify = BooleanField(LABELS["skip_tls_verify"])
     test_recipient = StringField(LABELS["test_recipient"])
+    # Put here by "Trust this certificate" (see trust.py), never typed. The
+    # label names it in a summary of messages.
+    trusted_certificate = HiddenField(TRUST_BUTTON)
 
     # Filled by validate(): the settings to save and the secret typed with them
     # ("" when nothing was typed); `partial`: the settings as far as they are
@@ -145,6 +171,10 @@ class SettingsForm(FlaskForm):
         self.typed_secret = secret
         if (self.test_recipient.data or "").strip():
             self._check("test_recipient", validation.address)
+        provider = provider_for_host(cleaned.get("smtp_host") or "")
+        if cleaned.get("trusted_certificate") and provider is not None:
+            # Their certificates are valid: a different one means interception.
+            self.trusted_certificate.errors.append(message("trust_refused", provider=provider))
 
         self._shown = frozenset(shown)
         destination_fields = DESTINATION_FIELDS[self.protocol.data]

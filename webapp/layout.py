@@ -7,7 +7,7 @@ from flask import render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
-from wtforms import RadioField
+from wtforms import HiddenField, RadioField
 
 from .auth import signed_in
 from .current import store
@@ -45,8 +45,11 @@ def input_attrs(field, extra: dict) -> dict:
 
 
 def field_anchor(field) -> str:
-    """The id a link to this field points at: its input, or a group's first choice."""
-    return f"{field.id}-0" if isinstance(field, RadioField) else field.id
+    """The id a link to this field points at: its input, a group's first choice,
+    or for a field nobody types in (a hidden one) its messages."""
+    if isinstance(field, RadioField):
+        return f"{field.id}-0"
+    return f"errors-{field.id}" if isinstance(field, HiddenField) else field.id
 
 
 # A web address in one of our own texts: ASCII only, so it stops at the

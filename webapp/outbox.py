@@ -10,7 +10,6 @@ from .mail import http as mail_http, smtp as mail_smtp
 from .mail.message import build_message
 from .mail.result import DeliveryResult
 from .model import MailSettings
-from .validation import with_credentials
 
 
 def compose(settings: MailSettings, *, to: list[str], subject: str, body: str,
@@ -39,7 +38,7 @@ def send(settings: MailSettings, secret: str | None, message: EmailMessage, *,
     deadline_s, allow_private, cafile = options.deadline_s, options.allow_private, options.cafile
     if settings.protocol == "HTTP":
         return mail_http.send(
-            with_credentials(settings.http_url, secret or ""),
+            mail_http.HttpDestination.from_secret(settings.http_url, secret),
             message,
             from_address=settings.sender,
             to=list(to),
@@ -54,6 +53,7 @@ def send(settings: MailSettings, secret: str | None, message: EmailMessage, *,
         port=settings.smtp_port,
         security=settings.security,
         verify_tls=not settings.skip_tls_verify,
+        pinned_sha256=settings.trusted_certificate or None,
         username=settings.username or None,
         password=secret if settings.credential_kind == "password" else None,
     )

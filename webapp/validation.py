@@ -5,13 +5,15 @@ form layer turns codes into localized messages beside the field.
 """
 import ipaddress
 import re
-from urllib.parse import urlsplit, urlunsplit
 
+import email_validator
 import idna
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import LOCAL_PART_MAX_LENGTH
 
-# The sender's own rule, so the form never saves a URL the sender would refuse.
-from .mail._net import is_loopback_host
+from .mail.certificates import normalized_fingerprint
+# The sender's own reading of a URL, so the form never saves one it would refuse.
+from .mail.web import BadUrl, parse_url
 
 
 class Invalid(ValueError):
@@ -29,6 +31,17 @@ _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 MAX_ADDRESS = 254
 MAX_TEXT = 320
 MAX_URL = 2048
+
+# A business's own mail server often has a private name: firma.local (RFC
+# 6762), nas.home.arpa (RFC 8375), firma.lan, .internal, .corp. email-validator
+# refuses .local and all of .arpa as special-use names; mail to them never
+# reaches a public provider, and the test says what happened, so they are
+# addresses here. (Removing names from this list is the library's documented
+# way; it is done once, at import.) A name still needs a dot, and localhost,
+# .invalid, .onion and .test stay refused.
+for _private in ("local", "arpa"):
+    if _private in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+        email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(_private)
 
 
 def header_safe(value: str, max_length: int = MAX_TEXT) -> str:
@@ -49,17 +62,39 @@ def password(value: str) -> str:
 
 
 def address(value: str) -> str:
-    """Exactly one bare address (no name, no list), normalized."""
+    """Exactly one bare address (no name, no list), normalized.
+
+    Each refusal names its reason, so the form can say what is wrong.
+    """
     value = value.strip()
     if not value:
         raise Invalid("required")
     header_safe(value, MAX_ADDRESS)
-    if re.search(r"[,;<>\s]", value) or value.count("@") > 1:
-        raise Invalid("address_multiple" if re.search(r"[,;]|@.*@", value) else "address_invalid")
+    parts = [part for part in re.split(r"[\s<>,;]+", value) if part]
+    if re.search(r"[,;]", value) or sum("@" in part for part in parts) > 1:
+        raise Invalid("address_multiple")
+    if re.search(r"[<>]", value):
+        raise Invalid("address_with_name")
+    if re.search(r"\s", value):
+        raise Invalid("address_space")
+    if "@" not in value:
+        raise Invalid("address_no_at")
+    if value.count("@") > 1:
+        raise Invalid("address_two_at")
+    local, _, domain = value.partition("@")
+    if not local:
+        raise Invalid("address_local_empty")
+    if len(local) > LOCAL_PART_MAX_LENGTH:
+        raise Invalid("address_local_too_long", max=LOCAL_PART_MAX_LENGTH)
+    try:
+        # The domain alone, behind a local part that is always valid.
+        validate_email(f"x@{domain}", check_deliverability=False)
+    except EmailNotValidError:
+        raise Invalid("address_domain") from None
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError:
-        raise Invalid("address_invalid") from None
+        raise Invalid("address_local_invalid") from None
 
 
 def host(value: str) -> str:
@@ -95,7 +130,8 @@ def port(value: str) -> int:
     value = (value or "").strip()
     if not value:
         raise Invalid("required")
-    if not value.isdigit() or not 1 <= int(value) <= 65535:
+    # str.isdigit() also takes "²" and other digits int() refuses.
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 65535:
         raise Invalid("port_invalid")
     return int(value)
 
@@ -113,21 +149,12 @@ def http_url(value: str) -> tuple[str, str]:
     if re.search(r"\s", value):
         raise Invalid("url_invalid")
     try:
-        parts = urlsplit(value)
-        hostname = parts.hostname
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise Invalid("url_invalid") from None
-    if parts.scheme not in ("https", "http") or not hostname:
+        url = parse_url(value)
+    except BadUrl as refused:
+        raise Invalid("url_not_https" if refused.reason == "not_https" else "url_invalid") from None
+    if url.fragment:
         raise Invalid("url_invalid")
-    if parts.scheme == "http" and not is_loopback_host(hostname):
-        raise Invalid("url_not_https")
-    if parts.fragment:
-        raise Invalid("url_invalid")
-    host_part = parts.netloc.rpartition("@")[2]
-    credentials = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
-    clean = urlunsplit((parts.scheme, host_part.lower(), parts.path or "/", parts.query, ""))
-    return clean, credentials
+    return url.without_userinfo, url.userinfo or ""
 
 
 # What a URL as typed holds before the host: "user:password@" (with or without a scheme).
@@ -140,8 +167,12 @@ def without_credentials(value: str) -> str:
     return _USERINFO.sub(lambda m: m.group(1) or "", value or "")
 
 
-def with_credentials(url: str, credentials: str) -> str:
-    if not credentials:
-        return url
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, f"{credentials}@{parts.netloc}", parts.path, parts.query, ""))
+def certificate_fingerprint(value: str) -> str:
+    """A trusted certificate's SHA-256 fingerprint as 64 lower-case hex digits;
+    "" for none."""
+    if not value.strip():
+        return ""
+    fingerprint = normalized_fingerprint(value)
+    if fingerprint is None:
+        raise Invalid("fingerprint_invalid")
+    return fingerprint

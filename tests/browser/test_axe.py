@@ -19,7 +19,8 @@ STATES = [
     "sign-in, link only", "guide, signed out", "sign-in, password form", "sign-in, wrong password",
     "settings, empty", "settings, every option shown", "settings, every help opened",
     "settings, HTTP chosen", "settings, invalid input after Test", "settings, test running",
-    "settings, test cancelled", "settings, failed test", "settings, Update with errors",
+    "settings, test cancelled", "settings, certificate offered", "settings, certificate trusted",
+    "settings, failed test", "settings, Update with errors",
     "settings, asked to confirm Update", "settings, passed test", "settings, saved",
     "documents, empty", "documents, invalid input", "documents, sent", "history",
     "guide, signed in", "page not found",
@@ -54,11 +55,13 @@ def relay_settings(page, port, host="127.0.0.1"):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_no_page_state_has_an_axe_violation(browser, live_server, app, lang, smtp_server,
-                                           fault_server, fault_scripts, unused_port, tmp_path):
+                                           fault_server, fault_scripts, unused_port, tmp_path,
+                                           self_signed_certificate):
     app.config["RATELIMIT_TEST"] = app.config["RATELIMIT_SEND"] = "1000 per minute"
     store = app.extensions["store"]
     relay = smtp_server()
     silent = fault_server(fault_scripts.silent)
+    self_signed = smtp_server(ssl_context=self_signed_certificate("mail.example.lan").context)
     url = f"{live_server.url}/{lang}"
     context = browser.new_context(bypass_csp=True)
     page = context.new_page()
@@ -106,6 +109,17 @@ def test_no_page_state_has_an_axe_violation(browser, live_server, app, lang, smt
     page.locator("#test-progress .cancel").click()
     expect(page.locator("#test-result .result-title")).to_be_visible()
     check("settings, test cancelled")
+
+    relay_settings(page, self_signed.port)
+    page.locator("input[name=smtp_security][value=tls]").check()
+    page.locator("#test-button").click()
+    expect(page.locator("button[name=trust_certificate]")).to_be_visible()
+    check("settings, certificate offered")
+    page.locator("button[name=trust_certificate]").click()
+    expect(page.locator("#slot-trusted_certificate button")).to_be_visible()
+    check("settings, certificate trusted")
+    page.locator("#slot-trusted_certificate button").click()
+    expect(page.locator("#slot-trusted_certificate")).to_be_hidden()
 
     relay_settings(page, unused_port())
     page.locator("#test-button").click()

@@ -172,8 +172,9 @@ def test_a_refused_send_moves_the_focus_to_the_summary_at_the_top(signed_in_page
     page.get_by_role("button", name="Send the document").focus()
     page.keyboard.press("Enter")
     expect(page.locator("#send-errors #error-summary")).to_be_focused()
-    for name in ("recipients", "message", "document"):
+    for name in ("recipients", "subject", "document"):
         expect(page.locator(f"#{name}")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#message")).not_to_have_attribute("aria-invalid", "true")
     expect(page.locator("#recipients")).to_have_css("border-top-color", BAD)
     box = page.locator("#send-errors").bounding_box()
     assert box["y"] < page.locator("#recipients").bounding_box()["y"]

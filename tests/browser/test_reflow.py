@@ -12,9 +12,10 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>
 
 @pytest.mark.parametrize("lang", ["en", "sw", "ja"])
 def test_no_page_scrolls_sideways_at_320_px(browser, live_server, app, lang, smtp_server,
-                                           tmp_path):
+                                           tmp_path, self_signed_certificate):
     store = app.extensions["store"]
     server = smtp_server()
+    self_signed = smtp_server(ssl_context=self_signed_certificate("mail.example.lan").context)
     context = browser.new_context(viewport={"width": 320, "height": 640})
     page = context.new_page()
     url = f"{live_server.url}/{lang}"
@@ -38,6 +39,15 @@ def test_no_page_scrolls_sideways_at_320_px(browser, live_server, app, lang, smt
     choice = page.locator("label:has(input[name=smtp_security][value=opportunistic])")
     assert choice.bounding_box()["x"] + choice.bounding_box()["width"] <= 320
     page.locator("#from_address").fill("office@example.com")
+    page.locator("#smtp_port").fill(str(self_signed.port))
+    page.locator("#from_address").focus()
+    page.locator("input[name=smtp_security][value=tls]").check()
+    page.locator("#test-button").click()
+    expect(page.locator("button[name=trust_certificate]")).to_be_visible()
+    measure("settings, certificate offered")
+    page.locator("#smtp_port").fill(str(server.port))
+    page.locator("#from_address").focus()
+    page.locator("input[name=smtp_security][value=opportunistic]").check()
     page.locator("#test-button").click()
     expect(page.locator("#test-result .result-ok")).to_be_visible()
     measure("settings, passed test")

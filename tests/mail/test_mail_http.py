@@ -26,8 +26,9 @@ def make_message():
 
 
 def post(url, message=None, *, deadline_s=DEADLINE, **kwargs):
-    return http.send(url, message or make_message(), from_address=SENDER, to=TO,
-                     reply_to=REPLY_TO, subject=SUBJECT, deadline_s=deadline_s, **kwargs)
+    return http.send(http.HttpDestination.from_url(url), message or make_message(),
+                     from_address=SENDER, to=TO, reply_to=REPLY_TO, subject=SUBJECT,
+                     deadline_s=deadline_s, **kwargs)
 
 
 def names(result):

@@ -2,12 +2,8 @@ import re
 
 import pytest
 
-from webapp.mail._net import (
-    Attempt,
-    connect_error_diagnosis,
-    is_forbidden_address,
-    is_loopback_host,
-)
+from webapp.mail.attempt import Attempt
+from webapp.mail.net import connect_error_diagnosis, is_forbidden_address, is_loopback_host
 from webapp.mail.providers import provider_for_host
 from webapp.mail.result import CODES, Diagnosis, shorten
 
@@ -30,6 +26,8 @@ def test_diagnosis_refuses_unknown_codes():
     ("smtp-relay.google.com", "Gmail"),
     ("smtp.mail.yahoo.com", "Yahoo Mail"),
     ("smtp.ymail.com", "Yahoo Mail"),
+    ("smtp.mail.yahoo.co.jp", "Yahoo! JAPAN"),
+    ("yahoo.co.jp.evil.example", None),
     ("smtp.office365.com", "Microsoft 365"),
     ("smtp-mail.outlook.com", "Microsoft 365"),
     ("smtp.live.com", "Microsoft 365"),
@@ -59,14 +57,16 @@ def test_shorten_makes_one_clean_line():
     assert shorten(b"250 ok \xff") == "250 ok \ufffd"
 
 
-def test_provider_is_a_fact_for_login_and_certificate_failures():
-    attempt = Attempt(1.0, host="smtp.gmail.com")
-    try:
-        assert attempt.diagnosis("login_refused", "login").facts["provider"] == "Gmail"
-        assert attempt.diagnosis("certificate_untrusted", "tls").facts["provider"] == "Gmail"
-        assert "provider" not in attempt.diagnosis("relay_denied", "recipient").facts
-    finally:
-        attempt.close()
+@pytest.mark.parametrize("host, provider", [("smtp.gmail.com", "Gmail"),
+                                            ("smtp.mail.yahoo.co.jp", "Yahoo! JAPAN")])
+def test_provider_is_a_fact_of_every_diagnosis_for_its_servers(attempt, host, provider):
+    # Which codes it matters for is for the explain layer to say.
+    known = attempt(1.0, host=host)
+    assert known.diagnosis("login_refused", "login").facts["provider"] == provider
+    assert known.diagnosis("certificate_untrusted", "tls").facts["provider"] == provider
+    assert known.diagnosis("relay_denied", "recipient").facts == {"provider": provider}
+    other = attempt(1.0, host="mail.example.com")
+    assert "provider" not in other.diagnosis("login_refused", "login").facts
 
 
 @pytest.mark.parametrize("address", [

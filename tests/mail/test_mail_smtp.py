@@ -14,7 +14,8 @@ from helpers import assert_failed
 
 from webapp.mail import smtp
 from webapp.mail.message import build_message
-from webapp.mail.smtp import SmtpDestination, parse_queue_id
+from webapp.mail.smtp import SmtpDestination
+from webapp.mail.smtp_replies import parse_queue_id
 
 DEADLINE = 2.0
 SENDER = "sender@example.com"

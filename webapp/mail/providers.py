@@ -45,15 +45,22 @@ GMAIL = Provider(
           SmtpEndpoint("smtp.gmail.com", 465, "tls")),
     login="app_password", steps_key="gmail")
 
-# Yahoo! JAPAN is a separate service with its own accounts; it shares this
-# record only until it gets one of its own (its domain and endpoint below).
 YAHOO_MAIL = Provider(
-    "Yahoo Mail", ("yahoo.com", "ymail.com", "yahoo.co.jp"),
+    "Yahoo Mail", ("yahoo.com", "ymail.com"),
     mx_suffixes=(),
     smtp=(SmtpEndpoint("smtp.mail.yahoo.com", 587, "starttls"),
-          SmtpEndpoint("smtp.mail.yahoo.com", 465, "tls"),
-          SmtpEndpoint("smtp.mail.yahoo.co.jp", 465, "tls")),
+          SmtpEndpoint("smtp.mail.yahoo.com", 465, "tls")),
     login="app_password", steps_key="yahoo")
+
+# A service of its own, not Yahoo Mail: its own accounts (Yahoo! JAPAN ID), its
+# own server, implicit TLS only, and its own rules for mail programs. Mail
+# programs sign in with a password once the mailbox's settings allow them;
+# Yahoo! JAPAN has been changing those rules, so its steps defer to its help.
+YAHOO_JAPAN = Provider(
+    "Yahoo! JAPAN", ("yahoo.co.jp",),
+    mx_suffixes=(),
+    smtp=(SmtpEndpoint("smtp.mail.yahoo.co.jp", 465, "tls"),),
+    login="password", steps_key="yahoo_japan")
 
 MICROSOFT_365 = Provider(
     "Microsoft 365", ("office365.com", "outlook.com", "hotmail.com", "live.com"),
@@ -65,6 +72,7 @@ MICROSOFT_365 = Provider(
 PROVIDERS: tuple[Provider, ...] = (
     GMAIL,
     YAHOO_MAIL,
+    YAHOO_JAPAN,
     MICROSOFT_365,
     Provider("iCloud", ("icloud.com", "me.com", "mac.com"),
              mx_suffixes=("mail.icloud.com",),

@@ -25,6 +25,15 @@
   document.addEventListener("DOMContentLoaded", function () { wireRevealButtons(document); });
   document.addEventListener("htmx:load", function (event) { wireRevealButtons(event.target); });
 
+  // A hidden default button (Enter in a field) presses the visible one it names.
+  document.addEventListener("click", function (event) {
+    var proxy = event.target.closest && event.target.closest("button[data-press]");
+    var button = proxy && document.getElementById(proxy.dataset.press);
+    if (!button) return;
+    event.preventDefault();
+    button.click();
+  });
+
   // -- A request that takes a while (Test, Send) ---------------------------
   // Its button says aria-disabled and ignores presses instead of being
   // disabled, which would drop the keyboard focus to the page. The result's

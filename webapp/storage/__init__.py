@@ -2,7 +2,7 @@
 
 Every write is one transaction, so a failed or killed save leaves the
 previous record whole. Each table has a small store of its own (mail_settings,
-runs, send_log, admin, drafts) over one `Database` (db.py); `Store` is the one object
+runs, send_log, admin, certificates, drafts) over one `Database` (db.py); `Store` is the one object
 the app holds and reaches them all through.
 
 To add a table or a column: append a migration to `db.MIGRATIONS`, write a
@@ -12,6 +12,7 @@ from cryptography.fernet import MultiFernet
 
 from ..model import MailSettings
 from .admin import Admin
+from .certificates import SeenCertificate, SeenCertificates
 from .db import Database
 from .drafts import Drafts
 from .keys import (KEY_FILE, SECRET_KEY_FILE, fernet_keys, keyring, keys_from_setting,
@@ -20,7 +21,7 @@ from .mail_settings import MailSettingsStore, SavedSettings
 from .runs import TestRun, TestRuns
 from .send_log import SendLog, SendRecord
 
-__all__ = ["Store", "SavedSettings", "SendRecord", "TestRun", "KEY_FILE", "SECRET_KEY_FILE",
+__all__ = ["Store", "SavedSettings", "SeenCertificate", "SendRecord", "TestRun", "KEY_FILE", "SECRET_KEY_FILE",
            "fernet_keys", "keyring", "keys_from_setting", "load_or_create_key", "read_keys",
            "rotate_key_file", "write_keys"]
 
@@ -32,6 +33,7 @@ class Store:
         self._test_runs = TestRuns(self._db)
         self._send_log = SendLog(self._db)
         self._admin = Admin(self._db)
+        self._certificates = SeenCertificates(self._db)
         self._drafts = Drafts(self._db, keys)
 
     @property
@@ -75,6 +77,17 @@ class Store:
 
     def test_run(self, fingerprint: str) -> TestRun | None:
         return self._test_runs.test_run(fingerprint)
+
+    # -- certificates servers presented (certificates.py) ------------------------
+
+    def remember_certificate(self, host: str, port: int, der: bytes):
+        """Keep a certificate a server presented; its CertificateFacts, or None."""
+        saved = self._settings.saved()
+        pinned = saved.settings.trusted_certificate if saved else ""
+        return self._certificates.remember(host, port, der, keep=pinned)
+
+    def seen_certificate(self, sha256: str) -> SeenCertificate | None:
+        return self._certificates.get(sha256)
 
     # -- the send log (send_log.py) ----------------------------------------------
 

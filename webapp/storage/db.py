@@ -27,7 +27,12 @@ MIGRATIONS: list[tuple[str, ...]] = [
         " filename TEXT NOT NULL, size INTEGER NOT NULL, protocol TEXT NOT NULL,"
         " ok INTEGER NOT NULL, diagnosis TEXT, reply TEXT)",
     ),
-    # 2: secrets typed but not saved yet, sealed and short-lived (drafts.py).
+    # 2: certificates presented to failed tests, for "Trust this certificate".
+    (
+        "CREATE TABLE certificates (sha256 TEXT PRIMARY KEY, host TEXT NOT NULL,"
+        " port INTEGER NOT NULL, der BLOB NOT NULL, seen_at TEXT NOT NULL)",
+    ),
+    # 3: secrets typed but not saved yet, sealed and short-lived (drafts.py).
     (
         "CREATE TABLE drafts (id_hash TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
         " expires_at REAL NOT NULL)",
