@@ -15,12 +15,15 @@ MARKUP = re.compile(r"</?[a-zA-Z][^>]*>")
 
 # Texts that are the same in every language: names and units.
 SAME_EVERYWHERE = {"%(ms)s ms", "%(size)s KB", "%(size)s MB", "SMTP", "HTTP"}
+# A line of Detect's list of what was tried: only punctuation, which Japanese
+# writes full-width.
+TRIED_LINES = {"%(subject)s: %(outcome)s", "%(subject)s: %(outcome)s (%(verdict)s)"}
 # Words a language has borrowed from English and uses as they are.
 SAME_IN = {
-    "it": {"Password", "Email", "Port"},
-    "sw": {"Port", "%(address)s, port %(port)s", "%(host)s, port %(port)s"},
-    "es": {"Error: %(page)s"},  # the same word in Spanish
-    "sl": set(),
+    "it": {"Password", "Email", "Port", *TRIED_LINES},
+    "sw": {"Port", "%(address)s, port %(port)s", "%(host)s, port %(port)s", *TRIED_LINES},
+    "es": {"Error: %(page)s", *TRIED_LINES},  # "Error": the same word in Spanish
+    "sl": TRIED_LINES,
     "ja": set(),
 }
 GLOSSARY = ROOT / "translations" / "GLOSSARY.md"

@@ -146,9 +146,11 @@ def test_enter_in_a_field_still_runs_a_test(auth_client, smtp_server, self_signe
     html = post(auth_client, "/en/settings", {
         **form_for(server, smtp_credentials, "starttls"), "action": "refresh",
         "trust_certificate": "0" * 64}, headers={}).get_data(as_text=True)
-    # The form's first submit button is a hidden Test button, before Stop trusting.
-    first = elements(html.split('id="settings-form"', 1)[1], "button", type="submit")[0]
+    # The form's first submit button in the page is a hidden Test button, before
+    # Stop trusting (and before the language buttons, which belong to the form too).
+    first = elements(html.split("<body", 1)[1], "button", type="submit")[0]
     assert (first.attrs["name"], first.attrs["value"]) == ("action", "test")
+    assert first.attrs["form"] == "settings-form"
 
 
 def test_the_saved_password_is_bound_to_the_trusted_certificate(

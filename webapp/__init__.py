@@ -62,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["store"].init()
 
     from . import auth, commands, documents, guide, layout, limits, settings_views
+    from . import detect_views  # noqa: F401  (its routes join the settings blueprint)
 
     i18n.init_app(app)
     commands.init_app(app)

@@ -118,6 +118,7 @@ class SettingsForm(FlaskForm):
     reply_to_address = StringField(LABELS["reply_to_address"])
     skip_tls_verify = BooleanField(LABELS["skip_tls_verify"])
     test_recipient = StringField(LABELS["test_recipient"])
+    detect_address = StringField(LABELS["detect_address"])  # Detect settings asks for it
     # Put here by "Trust this certificate" (see trust.py), never typed. The
     # label names it in a summary of messages.
     trusted_certificate = HiddenField(TRUST_BUTTON)
@@ -137,7 +138,7 @@ class SettingsForm(FlaskForm):
         """What was submitted, in the shape the visibility rules read."""
         values = {}
         for field in self:
-            if field.name in ("csrf_token", "test_recipient"):
+            if field.name in ("csrf_token", "test_recipient", "detect_address"):
                 continue
             if isinstance(field, BooleanField):
                 if field.data:

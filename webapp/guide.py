@@ -37,5 +37,6 @@ def page():
         microsoft=sign_in(MICROSOFT_365),
         troubleshooting=[fill(item) for item in TROUBLESHOOTING],
         deadline_seconds=format_decimal(current_app.config["MAIL_DEADLINE"]),
+        detect_seconds=format_decimal(current_app.config["DETECT_DEADLINE"]),
         certificate_changed_title=str(EXPLANATIONS["certificate_changed"].title),
     )

@@ -132,9 +132,10 @@ def form_for(settings: MailSettings, **options) -> SettingsForm:
 
 
 def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, report=None,
-                offer: str | None = None, confirm: bool = False):
-    """The whole page. `offer`: a certificate to offer for trust; `confirm`: ask
-    before saving settings that have not passed a test."""
+                offer: str | None = None, detection=None, confirm: bool = False):
+    """The whole page. `offer`: a certificate to offer for trust; `detection`: a
+    Detect settings report to show; `confirm`: ask before saving settings that
+    have not passed a test."""
     return render_template(
         "settings/page.html",
         form=form,
@@ -142,6 +143,7 @@ def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, 
         states=slot_states(form, status, offer),
         status=status,
         report=report,
+        detection=detection,
         confirm=confirm,
     ), code
 

@@ -17,7 +17,7 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>
 # Every state checked below, in order (the test fails if one is skipped).
 STATES = [
     "sign-in, link only", "guide, signed out", "sign-in, password form", "sign-in, wrong password",
-    "settings, empty", "settings, every option shown", "settings, every help opened",
+    "settings, empty", "settings, settings detected", "settings, every option shown", "settings, every help opened",
     "settings, HTTP chosen", "settings, invalid input after Test", "settings, test running",
     "settings, test cancelled", "settings, certificate offered", "settings, certificate trusted",
     "settings, failed test", "settings, Update with errors",
@@ -56,8 +56,9 @@ def relay_settings(page, port, host="127.0.0.1"):
 @pytest.mark.parametrize("lang", LANGS)
 def test_no_page_state_has_an_axe_violation(browser, live_server, app, lang, smtp_server,
                                            fault_server, fault_scripts, unused_port, tmp_path,
-                                           self_signed_certificate):
+                                           self_signed_certificate, dns_server):
     app.config["RATELIMIT_TEST"] = app.config["RATELIMIT_SEND"] = "1000 per minute"
+    app.config.update(DNS_SERVER=dns_server("").address, DETECT_PORTS=str(unused_port()))
     store = app.extensions["store"]
     relay = smtp_server()
     silent = fault_server(fault_scripts.silent)
@@ -86,6 +87,11 @@ def test_no_page_state_has_an_axe_violation(browser, live_server, app, lang, smt
     page.goto(f"{live_server.url}/signin/{store.issue_signin_token(60)}")
     page.goto(f"{url}/settings")
     check("settings, empty")
+    page.locator("#detect_address").fill("someone@gmail.com")
+    page.locator("#detect-button").click()
+    expect(page.locator("#detect-result .result")).to_be_visible()
+    check("settings, settings detected")
+    page.goto(f"{url}/settings")
     settings_shown(page, 2526)
     check("settings, every option shown")
     for summary in page.locator("details.more > summary").all():

@@ -78,8 +78,10 @@ def send(
 
 class _Session:
     def __init__(self, dest: SmtpDestination, *, deadline_s: float, allow_private: bool,
-                 cafile: str | None, local_hostname: str | None):
+                 cafile: str | None, local_hostname: str | None,
+                 resolver: net.Resolver | None = None):
         self.dest = dest
+        self.resolver = resolver
         self.allow_private = allow_private
         self.cafile = cafile
         self.local_hostname = local_hostname
@@ -110,7 +112,8 @@ class _Session:
         (EHLO, again after STARTTLS), without logging in or sending any of
         the message: a probe of the settings can stop here and QUIT."""
         dest = self.dest
-        addresses = net.resolve(self.attempt, dest.host, dest.port, allow_private=self.allow_private)
+        addresses = net.resolve(self.attempt, dest.host, dest.port, allow_private=self.allow_private,
+                                resolver=self.resolver)
         self.sock, self.address = net.connect(self.attempt, addresses, dest.port)
         if dest.security == "tls":
             self._implicit_tls()
