@@ -28,6 +28,10 @@ DEFAULTS = {
     "RATELIMIT_TEST": "20 per minute",
     "RATELIMIT_SEND": "30 per minute",
     "RATELIMIT_SIGNIN": "10 per minute",
+    # A password typed but not saved yet is kept (encrypted, for the same
+    # server only) this many seconds after it was last typed, so that a page
+    # sent again without JavaScript does not ask for it again.
+    "DRAFT_TTL": 600,
     # One-time sign-in links expire after this many seconds.
     "SIGNIN_LINK_TTL": 3600,
     "BABEL_DEFAULT_TIMEZONE": "UTC",
