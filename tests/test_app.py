@@ -156,7 +156,7 @@ def test_rotate_key_command_replaces_the_key_file(app, auth_client, store):
     auth_client.post("/en/settings", data={
         "csrf_token": auth_client.csrf_token, "protocol": "SMTP", "smtp_host": "smtp.example.com",
         "smtp_port": "587", "username": "a@example.com", "password": "rotate-me-pw",
-        "action": "update"})
+        "action": "update-anyway"})
     destination = store.saved().settings.destination
     key_file = os.path.join(app.instance_path, "fernet.key")
     with open(key_file, "rb") as f:

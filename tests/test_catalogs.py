@@ -23,7 +23,7 @@ SAME_IN = {
     # "Directory (tenant)": how the Microsoft Entra admin center writes it in Italian.
     "it": {"Password", "Email", "Port", "Directory (tenant)", *TRIED_LINES},
     "sw": {"Port", "%(address)s, port %(port)s", "%(host)s, port %(port)s", *TRIED_LINES},
-    "es": TRIED_LINES,
+    "es": {"Error: %(page)s", *TRIED_LINES},  # "Error": the same word in Spanish
     "sl": TRIED_LINES,
     "ja": set(),
 }

@@ -332,7 +332,7 @@ def test_saved_oauth_settings_send_documents_with_xoauth2(oauth_site, xoauth2_sm
     smtp = mail_server(site, xoauth2_smtp_server, server_tls, "microsoft")
     sign_in(site, oauth_form("microsoft", smtp))
     form = signed_in_form("microsoft", smtp)
-    saved = post(site.client, "/en/settings", {**form, "action": "update"}, headers={})
+    saved = post(site.client, "/en/settings", {**form, "action": "update-anyway"}, headers={})
     assert saved.status_code == 302
     settings = site.store.saved().settings
     assert (settings.sign_in_method, settings.username) == ("microsoft", ACCOUNT)
@@ -379,7 +379,7 @@ def test_no_token_or_client_secret_in_html_logs_or_database(oauth_site, xoauth2_
     pages = [sign_in(site, oauth_form("microsoft", smtp)), site.client.get("/en/settings")]
     form = signed_in_form("microsoft", smtp)
     pages.append(post(site.client, "/en/settings/test", form))
-    pages.append(post(site.client, "/en/settings", {**form, "action": "update"}, headers={}))
+    pages.append(post(site.client, "/en/settings", {**form, "action": "update-anyway"}, headers={}))
     pages.append(site.client.get("/en/settings"))
     kept = grant(site, form)
     secrets = [CLIENT_SECRET, kept.refresh_token, kept.access_token]
@@ -394,6 +394,19 @@ def test_no_token_or_client_secret_in_html_logs_or_database(oauth_site, xoauth2_
         assert secret not in shown
         assert secret.encode() not in database
 
+
+
+def test_a_hidden_oauth_part_carries_its_values_but_never_the_client_secret(oauth_site):
+    site = oauth_site()
+    form = oauth_form("microsoft", oauth_tenant="contoso.onmicrosoft.com",
+                      sign_in_method="password", action="refresh")
+    html = post(site.client, "/en/settings", form, {}).get_data(as_text=True)
+    assert "hidden" in element(html, "div", id="slot-oauth").attrs
+    carried = {i.attrs["name"]: i.attrs["value"] for i in elements(html, "input", type="hidden")
+               if i.attrs["name"] not in ("csrf_token", "shown")}
+    assert carried["oauth_client_id"] == form["oauth_client_id"]
+    assert carried["oauth_tenant"] == "contoso.onmicrosoft.com"
+    assert "oauth_client_secret" not in carried and CLIENT_SECRET not in html
 
 # -- keys and configuration ------------------------------------------------------------------
 
@@ -484,7 +497,7 @@ def test_detect_settings_proposes_the_providers_oauth_sign_in(auth_client, app, 
     shown = [marker.attrs["value"] for marker in elements(html, "input", name="shown")]
     fragment = post(auth_client, "/en/settings/detect", {
         "protocol": "SMTP", "detect_address": "anna@outlook.com", "shown": shown}).get_data(as_text=True)
-    assert element(fragment, "div", id="sign_in_method").attrs["hx-swap-oob"] == "true"
+    assert element(fragment, "div", id="choices-sign_in_method").attrs["hx-swap-oob"] == "true"
     assert "checked" in element(fragment, "input", value="microsoft").attrs
     assert element(fragment, "div", id="slot-oauth").attrs["hx-swap-oob"] == "true"
     assert "hidden" in element(fragment, "div", id="slot-password").attrs

@@ -52,7 +52,7 @@ def test_changed_http_url_never_receives_the_saved_credentials(auth_client, http
     first, second = http_server(), http_server()
     post(auth_client, "/en/settings", {
         "protocol": "HTTP", "http_url": first.url("/send", userinfo=f"api:{PASSWORD}"),
-        "http_reply_to": "office@example.com", "action": "update"}, {})
+        "http_reply_to": "office@example.com", "action": "update-anyway"}, {})
     post(auth_client, "/en/settings/test", {
         "protocol": "HTTP", "http_url": second.url("/send"), "http_reply_to": "office@example.com"})
     [request] = second.requests

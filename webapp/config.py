@@ -38,6 +38,10 @@ DEFAULTS = {
     "OAUTH_GOOGLE_AUTHORIZE_URL": OAUTH_ENDPOINTS["OAUTH_GOOGLE_AUTHORIZE_URL"],
     "OAUTH_GOOGLE_TOKEN_URL": OAUTH_ENDPOINTS["OAUTH_GOOGLE_TOKEN_URL"],
     "OAUTH_GOOGLE_REVOKE_URL": OAUTH_ENDPOINTS["OAUTH_GOOGLE_REVOKE_URL"],
+    # A password typed but not saved yet is kept (encrypted, for the same
+    # server only) this many seconds after it was last typed, so that a page
+    # sent again without JavaScript does not ask for it again.
+    "DRAFT_TTL": 600,
     # One-time sign-in links expire after this many seconds.
     "SIGNIN_LINK_TTL": 3600,
     "BABEL_DEFAULT_TIMEZONE": "UTC",

@@ -2,24 +2,26 @@
 import hashlib
 import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from flask import (Blueprint, current_app, flash, get_template_attribute, redirect,
-                   render_template, request, url_for)
+                   render_template, request, session, url_for)
 from flask_babel import format_datetime, format_decimal, gettext as _, lazy_gettext as _l
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
+from wtforms import BooleanField
 
 from . import explain, oauth_tokens, oauth_views, outbox, rules, trust
 from .certificate_texts import STOP_TRUSTING_BUTTON, TRUST_BUTTON
 from .current import delivery_options, send_credential, store
 from .fields import fill
-from .forms import SettingsForm, message as field_message
+from .forms import SECRET_CHECKS, SettingsForm, message as field_message
 from .limits import limit
 from .model import MailSettings
 from .oauth_diagnoses import SIGN_IN_BUTTONS
-from .slot_texts import port_note, test_status_text, tls_warning
+from .slot_texts import confirm_text, port_note, test_status_text, tls_warning
 from .storage import SavedSettings, TestRun
 
 bp = Blueprint("settings", __name__, url_prefix="/<lang>/settings")
@@ -58,23 +60,66 @@ def status_for(settings: MailSettings | None, secret) -> TestStatus:
     return TestStatus("changed" if store().has_test_runs() else "untested")
 
 
+# -- drafts: a password typed on a page that is rendered again ------------------
+# Without JavaScript every button re-renders the page, and a password is never
+# written into a page. So a typed secret is kept as a draft (storage/drafts.py)
+# under a random id in the session, for its destination only, and a blank
+# password field then means "the one I typed".
+
+def _draft_id(create: bool = False) -> str | None:
+    if create and not session.get("draft"):
+        session["draft"] = secrets.token_urlsafe(24)
+    return session.get("draft")
+
+
+def kept_secret_for(destination: str) -> str | None:
+    """What a blank secret field stands for: the draft typed for this very
+    destination, else the secret saved for it."""
+    draft_id = _draft_id()
+    draft = store().draft_secret(draft_id, destination) if draft_id else None
+    return draft or store().secret_for(destination)
+
+
+def keep_typed_secret(form: SettingsForm) -> None:
+    """Keep what was typed in the secret field as a draft, when it is known
+    where it may go. Marks the form, so its password field says so."""
+    settings = form.settings or form.partial
+    if form.typed_secret and settings is not None:
+        store().keep_draft(_draft_id(create=True), settings.destination, form.typed_secret,
+                           float(current_app.config["DRAFT_TTL"]))
+    draft_id = _draft_id()
+    form.draft_kept = bool(settings is not None and draft_id
+                           and store().draft_secret(draft_id, settings.destination))
+
+
+def forget_draft() -> None:
+    draft_id = session.pop("draft", None)
+    if draft_id:
+        store().drop_draft(draft_id)
+
+
 def secret_for_form(form: SettingsForm, saved: SavedSettings | None):
-    """What a validated form signs in with: the password, typed or saved for this very
+    """What a validated form signs in with: the password, typed or kept for this very
     destination (see SettingsForm.require_secret, which marks the password field when
     there is none), or the OAuth sign-in stored for it (marking the sign-in method)."""
-    settings = form.settings
-    if settings.credential_kind != "oauth":
-        return form.require_secret(store().secret_for, bool(saved and saved.has_secret))
-    credential = oauth_tokens.credential_for(store(), settings, form.typed_secret)
-    if credential is None:
-        button = SIGN_IN_BUTTONS[settings.oauth_provider]
-        form.sign_in_method.errors.append(field_message("sign_in_required", button=button))
-    return credential
+    settings = form.settings or form.partial
+    if settings is not None and settings.credential_kind == "oauth":
+        credential = oauth_tokens.credential_for(store(), settings, form.typed_secret)
+        if credential is None:
+            button = SIGN_IN_BUTTONS[settings.oauth_provider]
+            form.sign_in_method.errors.append(field_message("sign_in_required", button=button))
+        return credential
+    draft_id = _draft_id()
+    return form.require_secret(kept_secret_for, bool(saved and saved.has_secret),
+                               has_draft=bool(draft_id and store().has_draft(draft_id)))
 
 
 def validated(form: SettingsForm, saved: SavedSettings | None):
-    """Validate the form once; the secret (or OAuth sign-in) to use with its settings."""
-    return secret_for_form(form, saved) if form.validate() else None
+    """Validate the form once, the password with the other fields; the secret (or
+    OAuth sign-in) to use with its settings, if they are valid."""
+    valid = form.validate()
+    secret = secret_for_form(form, saved)
+    return secret if valid and not form.errors else None
 
 
 def preview_status(form: SettingsForm, saved: SavedSettings | None) -> TestStatus:
@@ -101,7 +146,11 @@ def form_for(settings: MailSettings, **options) -> SettingsForm:
 
 
 def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, report=None,
-                offer: str | None = None, detection=None, **context):
+                offer: str | None = None, detection=None, confirm: bool = False,
+                **context):
+    """The whole page. `offer`: a certificate to offer for trust; `detection`: a
+    Detect settings report to show; `confirm`: ask before saving settings that
+    have not passed a test."""
     return render_template(
         "settings/page.html",
         form=form,
@@ -110,6 +159,7 @@ def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, 
         status=status,
         report=report,
         detection=detection,
+        confirm=confirm,
         **context,
     ), code
 
@@ -133,26 +183,41 @@ def page():
 
 @bp.post("")
 def update():
+    """The form sent as a whole page: Update, and without JavaScript Test, the
+    trust buttons and the refresh of the fields (the language switcher sends it
+    too, to keep what is typed)."""
     form = SettingsForm(formdata=trust.apply_choice(request.form, store()))
     saved = store().saved()
-    if request.form.get("action") == "refresh" or trust.pressed(request.form):
+    action = request.form.get("action")
+    if action == "refresh" or trust.pressed(request.form):
         # Without JavaScript, these buttons re-render the page for the choices made.
-        return render_page(form, saved, preview_status(form, saved))
-    if request.form.get("action") == "test":
+        status = preview_status(form, saved)
+        keep_typed_secret(form)
+        return render_page(form, saved, status)
+    if action == "test":
         report, status, offer = run_test(form, saved)
+        keep_typed_secret(form)
         return render_page(form, saved, status, report=report, offer=offer)
     secret = validated(form, saved)
-    if not form.errors:
-        if form.settings.credential_kind == "oauth":
-            store().save(form.settings, None)  # the sign-in is stored on its own
-            if form.typed_secret:
-                store().set_grant_client_secret(form.settings.destination, form.typed_secret)
-        else:
-            store().save(form.settings, secret)
+    if form.errors:
+        keep_typed_secret(form)
+        return render_page(form, saved, status_for(form.settings, secret), 422)
+    status = status_for(form.settings, secret)
+    if status.state != "passed" and action != "update-anyway":
+        # Settings that failed their last test, or were never tested, are saved
+        # only once the user says so (a page, so that it works without JavaScript).
+        keep_typed_secret(form)
+        return render_page(form, saved, status, confirm=True)
+    if form.settings.credential_kind == "oauth":
+        store().save(form.settings, None)  # the sign-in is stored on its own
+        if form.typed_secret:
+            store().set_grant_client_secret(form.settings.destination, form.typed_secret)
         oauth_views.forget_draft()
-        flash(_l("Settings saved."))
-        return redirect(url_for("settings.page"))
-    return render_page(form, saved, status_for(form.settings, secret), 422)
+    else:
+        store().save(form.settings, secret)
+    forget_draft()
+    flash(_l("Settings saved."))
+    return redirect(url_for("settings.page"))
 
 
 def test_message_text(settings: MailSettings) -> tuple[str, str]:
@@ -211,7 +276,7 @@ def test():
     shown = rules.visible_fields(states) | {"test_recipient"}
     render_slot = get_template_attribute("settings/_fields.html", "slot")
     return Markup("").join([
-        get_template_attribute("macros/result.html", "outcome")(report),
+        get_template_attribute("macros/result.html", "outcome")(report, form=form),
         *(errors(form[name], oob=True) for name in sorted(shown) if name != "protocol"),
         render_slot("test_status", form, states, saved, oob=True, status=status),
         render_slot(trust.OFFER_SLOT, form, states, saved, oob=True),
@@ -241,15 +306,43 @@ def fields():
     return Markup("").join(parts)
 
 
+def kept_values(slot: str, form: SettingsForm) -> list[tuple[str, str]]:
+    """What is filled in the fields of a hidden slot, to carry as hidden inputs:
+    showing the slot again (protocol SMTP, HTTP, SMTP) shows what was typed.
+    Never a secret: the password and the client secret are left out, the URL
+    shown without its user-info."""
+    values = []
+    for name in rules.fields_within(slot):
+        field = form[name]
+        if name in SECRET_CHECKS:
+            continue
+        if isinstance(field, BooleanField):
+            value = "y" if field.data else ""
+        elif hasattr(field, "_value"):
+            value = field._value() or ""
+        else:  # a choice; its default needs no carrying
+            value = field.data if field.data != field.default else ""
+        if value:
+            values.append((name, value))
+    return values
+
+
+def deadline_seconds() -> str:
+    return format_decimal(current_app.config["MAIL_DEADLINE"])
+
+
 @bp.record_once
 def register_template_helpers(state):
     # Globals, not a context processor: the fragment endpoint renders an
     # imported macro, which sees globals but no request context.
     state.app.jinja_env.globals.update({
+        "kept_values": kept_values,
+        "deadline_seconds": deadline_seconds,
         "slot_marker": rules.encode_state,
         "port_note": port_note,
         "tls_warning": tls_warning,
         "test_status_text": test_status_text,
+        "confirm_text": confirm_text,
         "trusted_facts": lambda fingerprint: trust.trusted_facts(store(), fingerprint),
         "fingerprint_groups_of": trust.fingerprint_groups_of,
         "trust_button": TRUST_BUTTON,

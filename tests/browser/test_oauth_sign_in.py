@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
+from a11y import axe_violations
 from oauth_server import CLIENT_ID, CLIENT_SECRET
 from webapp import create_app
 
@@ -62,8 +63,9 @@ def test_sign_in_with_microsoft_then_test_over_xoauth2(page, context, oauth_live
     page.locator("#smtp_host").fill("127.0.0.1")
     page.locator("#smtp_port").fill(str(smtp.port))
     page.locator("#oauth_client_id").focus()
-    expect(page.locator("#smtp_security")).to_be_visible()
-    page.locator("#smtp_security").select_option("starttls")
+    starttls = page.locator("input[name=smtp_security][value=starttls]")
+    expect(starttls).to_be_visible()
+    starttls.check()
     page.locator("#oauth_client_id").fill(CLIENT_ID)
     page.locator("#oauth_client_secret").fill(CLIENT_SECRET)
     page.locator("#oauth_tenant").fill("contoso.onmicrosoft.com")
@@ -109,3 +111,33 @@ def test_without_javascript_the_sign_in_goes_through_a_link(browser, oauth_live_
     expect(page.locator("#signed-in-as")).to_have_text("Signed in as sender@example.com")
     expect(page.locator("#smtp_host")).to_have_value("smtp.gmail.com")
     context.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "sl", "sw", "it", "ja", "es"])
+def test_the_sign_in_states_have_no_axe_violation(browser, oauth_live_server, provider, lang):
+    """axe-core over the OAuth part of the settings: chosen, consent refused,
+    signed in (a context that bypasses the CSP only so that axe can be injected)."""
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    token = oauth_live_server.app.extensions["store"].issue_signin_token(60)
+    page.goto(f"{oauth_live_server.url}/signin/{token}")
+    page.goto(f"{oauth_live_server.url}/{lang}/settings")
+    found = {}
+    page.locator("#smtp_host").fill("")
+    page.locator("input[name=sign_in_method][value=microsoft]").check()
+    expect(page.locator("#oauth_client_id")).to_be_visible()
+    expect(page.locator("button[data-copy]")).to_be_visible()
+    found["Microsoft chosen"] = axe_violations(page)
+    page.locator("#oauth_client_id").fill(CLIENT_ID)
+    page.locator("#oauth_client_secret").fill(CLIENT_SECRET)
+    page.locator(".sign-in-actions button[value=oauth_sign_in]").click()
+    page.locator("#deny").click()
+    expect(page.locator("#slot-oauth_status .test-result")).to_be_visible()
+    found["consent refused"] = axe_violations(page)
+    page.locator("#oauth_client_secret").fill(CLIENT_SECRET)
+    page.locator(".sign-in-actions button[value=oauth_sign_in]").click()
+    page.locator("#accept").click()
+    expect(page.locator("#signed-in-as")).to_be_visible()
+    found["signed in"] = axe_violations(page)
+    context.close()
+    assert found == {state: [] for state in found}

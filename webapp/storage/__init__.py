@@ -2,8 +2,8 @@
 
 Every write is one transaction, so a failed or killed save leaves the
 previous record whole. Each table has a small store of its own (mail_settings,
-runs, send_log, admin) over one `Database` (db.py); `Store` is the one object
-the app holds and reaches them all through.
+runs, send_log, admin, certificates, drafts, oauth) over one `Database`
+(db.py); `Store` is the one object the app holds and reaches them all through.
 
 To add a table or a column: append a migration to `db.MIGRATIONS`, write a
 small store for it, and give `Store` its methods.
@@ -14,6 +14,7 @@ from ..model import MailSettings
 from .admin import Admin
 from .certificates import SeenCertificate, SeenCertificates
 from .db import Database
+from .drafts import Drafts
 from .keys import (KEY_FILE, SECRET_KEY_FILE, fernet_keys, keyring, keys_from_setting,
                    load_or_create_key, read_keys, rotate_key_file, write_keys)
 from .mail_settings import MailSettingsStore, SavedSettings
@@ -37,6 +38,7 @@ class Store:
         self._oauth_grants = OAuthGrants(self._db, keys)
         self._sign_ins = SignIns(self._db, keys)
         self._certificates = SeenCertificates(self._db)
+        self._drafts = Drafts(self._db, keys)
 
     @property
     def path(self) -> str:
@@ -64,14 +66,16 @@ class Store:
                                     else None)
 
     def use_keys(self, keys: MultiFernet) -> None:
-        for store in (self._settings, self._oauth_grants, self._sign_ins):
+        for store in (self._settings, self._drafts, self._oauth_grants, self._sign_ins):
             store.use_keys(keys)
 
     def reencrypt(self, keys: MultiFernet) -> int:
         """Seal every stored secret (password, OAuth grants, sign-ins under
         way) under the first of ``keys``; returns how many were sealed again."""
-        return sum(store.reencrypt(keys) for store in (self._settings, self._oauth_grants,
-                                                       self._sign_ins))
+        count = sum(store.reencrypt(keys) for store in (self._settings, self._oauth_grants,
+                                                        self._sign_ins))
+        self._drafts.use_keys(keys)
+        return count
 
     # -- OAuth grants and sign-ins under way (oauth.py) -----------------------------
 
@@ -135,6 +139,20 @@ class Store:
 
     def sends(self, limit: int = 200) -> list[SendRecord]:
         return self._send_log.sends(limit)
+
+    # -- secrets typed but not saved yet (drafts.py) -----------------------------
+
+    def keep_draft(self, draft_id: str, destination: str, secret: str, ttl_seconds: float) -> None:
+        self._drafts.keep(draft_id, destination, secret, ttl_seconds)
+
+    def draft_secret(self, draft_id: str, destination: str) -> str | None:
+        return self._drafts.secret_for(draft_id, destination)
+
+    def has_draft(self, draft_id: str) -> bool:
+        return self._drafts.exists(draft_id)
+
+    def drop_draft(self, draft_id: str) -> None:
+        self._drafts.drop(draft_id)
 
     # -- the administrator (admin.py) ----------------------------------------------
 

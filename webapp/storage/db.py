@@ -32,7 +32,12 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE TABLE certificates (sha256 TEXT PRIMARY KEY, host TEXT NOT NULL,"
         " port INTEGER NOT NULL, der BLOB NOT NULL, seen_at TEXT NOT NULL)",
     ),
-    # 3: OAuth sign-ins (oauth.py): grants sealed with their destination, and
+    # 3: secrets typed but not saved yet, sealed and short-lived (drafts.py).
+    (
+        "CREATE TABLE drafts (id_hash TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
+        " expires_at REAL NOT NULL)",
+    ),
+    # 4: OAuth sign-ins (oauth.py): grants sealed with their destination, and
     # sign-ins under way.
     (
         "CREATE TABLE oauth_grants (destination TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
