@@ -20,6 +20,9 @@ missed or a figure could not be measured, 0 otherwise.
 6. Detect settings for a domain found only by probing, one of whose ports
    accepts and never answers (bench/detect_figure.py): the median of 5 must
    stay under 4 s while Detect's deadline is 10 s.
+7. Signing in with OAuth (bench/oauth_figure.py, issue 11): the round trip,
+   and a test over XOAUTH2 that must refresh its access token against one
+   that need not.
 
 Sendwell is started the way `make run` does (gunicorn.conf.py: gthread
 workers, loopback), with its own instance folder in a temporary directory,
@@ -54,6 +57,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from detect_figure import DetectServers, figure_6
+import oauth_figure  # bench/, beside this file
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -815,6 +819,8 @@ def run(stack: ExitStack, notes: list[str], warnings: list[str]) -> list[tuple[i
     stack.callback(silent.stop)
     detect_servers = DetectServers(HOST, tls.ca)
     stack.callback(detect_servers.stop)
+    oauth = oauth_figure.OAuthServers(tls, free_port, HOST)
+    stack.callback(oauth.stop)
     # Both servers get the same environment but for Sendwell's own settings;
     # SENDWELL_WORKERS and SENDWELL_THREADS, if set, tune both alike.
     base_env = {key: value for key, value in os.environ.items()
@@ -849,6 +855,7 @@ def run(stack: ExitStack, notes: list[str], warnings: list[str]) -> list[tuple[i
         # The run sends some 40 tests a minute from one address.
         "SENDWELL_RATELIMIT_TEST": "100000 per minute",
         **detect_servers.env,
+        **oauth.env(),  # figure 7: the loopback provider's endpoints
     }, workdir, workers)
     stack.callback(app.stop)
     app.wait_ready("/en/guide")
@@ -863,6 +870,8 @@ def run(stack: ExitStack, notes: list[str], warnings: list[str]) -> list[tuple[i
     figure(4, lambda: figure_4(app))
     figure(5, lambda: figure_5(app, hello_memory))
     figure(6, lambda: figure_6(app, session, detect_servers, request, Row, BenchError, log))
+    figure(7, lambda: oauth_figure.figure_7(session, oauth, HOST, request=request,
+                                            bench_error=BenchError, log=log, row=Row))
     if app.process.poll() is not None:
         raise BenchError(f"Sendwell exited during the run:\n{app.log_tail()}")
     return rows

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -80,7 +81,7 @@ def test_server_text_is_escaped_inside_an_hx_disabled_container(auth_client, fau
 # -- 6. CSRF, sign-in and rate limits everywhere ----------------------------------------
 
 POSTS = ["/en/settings", "/en/settings/fields", "/en/settings/test", "/en/documents",
-         "/en/signout", "/en/signin"]
+         "/en/signout", "/en/signin", "/en/oauth/start", "/en/oauth/signout"]
 
 
 @pytest.mark.parametrize("path", POSTS)
@@ -264,3 +265,32 @@ def test_security_md_names_only_tests_that_exist():
                     defined |= set(re.findall(r"^def (test_\w+)", f.read(), re.MULTILINE))
     assert len(named) > 30
     assert named - defined == set()
+
+
+# -- SECURITY.md ------------------------------------------------------------------------
+
+def test_every_test_security_md_names_exists():
+    """Each threat's proof is a test that runs: a name SECURITY.md gives must
+    be a test in the file it names (a bare name belongs to the file named
+    before it in the same cell)."""
+    root = Path(__file__).resolve().parent.parent
+    table = [line for line in (root / "SECURITY.md").read_text(encoding="utf-8").splitlines()
+             if line.startswith("|") and "tests/" in line]
+    named = 0
+    for row in table:
+        proof = row.rstrip(" |").rsplit("|", 1)[-1]
+        current = None
+        for item in re.findall(r"`([^`]+)`", proof):
+            path, _, name = item.partition("::")
+            if path.startswith("tests/"):
+                current = root / path
+                assert current.is_file(), item
+            else:
+                name = item
+            name = name.split(" ")[0]
+            if name:
+                assert current is not None, item
+                source = current.read_text(encoding="utf-8")
+                assert re.search(rf"^def {re.escape(name)}\(", source, re.M), (current.name, name)
+                named += 1
+    assert named >= 40

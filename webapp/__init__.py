@@ -61,7 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["store"] = storage.Store(database, storage.keyring(keys))
     app.extensions["store"].init()
 
-    from . import auth, commands, documents, guide, layout, limits, settings_views
+    from . import auth, commands, documents, guide, layout, limits, oauth_views, settings_views
     from . import detect_views  # noqa: F401  (its routes join the settings blueprint)
 
     i18n.init_app(app)
@@ -74,6 +74,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(settings_views.bp)
     app.register_blueprint(guide.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(oauth_views.bp)
 
     static_versions: dict[str, str] = {}
 

@@ -1,6 +1,8 @@
 """Defaults for every setting; an environment variable SENDWELL_<NAME> overrides each."""
 import os
 
+from .mail.oauth import DEFAULT_SETTINGS as OAUTH_ENDPOINTS
+
 DEFAULTS = {
     # Where the SQLite file, the secret key and the Fernet key live.
     "INSTANCE_PATH": None,
@@ -28,6 +30,14 @@ DEFAULTS = {
     "RATELIMIT_TEST": "20 per minute",
     "RATELIMIT_SEND": "30 per minute",
     "RATELIMIT_SIGNIN": "10 per minute",
+    # Where Microsoft 365 and Google sign users in (OAuth 2.0): the real
+    # services unless set, for tests and national clouds. Microsoft's
+    # endpoints are {authority}/{tenant}/oauth2/v2.0/authorize and /token.
+    # https only; http only to this computer (loopback).
+    "OAUTH_MICROSOFT_AUTHORITY": OAUTH_ENDPOINTS["OAUTH_MICROSOFT_AUTHORITY"],
+    "OAUTH_GOOGLE_AUTHORIZE_URL": OAUTH_ENDPOINTS["OAUTH_GOOGLE_AUTHORIZE_URL"],
+    "OAUTH_GOOGLE_TOKEN_URL": OAUTH_ENDPOINTS["OAUTH_GOOGLE_TOKEN_URL"],
+    "OAUTH_GOOGLE_REVOKE_URL": OAUTH_ENDPOINTS["OAUTH_GOOGLE_REVOKE_URL"],
     # A password typed but not saved yet is kept (encrypted, for the same
     # server only) this many seconds after it was last typed, so that a page
     # sent again without JavaScript does not ask for it again.

@@ -421,20 +421,11 @@ PROVIDER_STEPS: dict[str, ProviderSteps] = {
             _l("Yahoo! JAPAN's help (in Japanese) explains that setting and which password mail "
                "programs sign in with: https://support.yahoo-net.jp/PccMail/s/article/H000007321"),
         )),
-    "microsoft_365": ProviderSteps(steps=(
-        _l("Set %(smtp_host)s to smtp.office365.com and %(smtp_port)s to 587."),
-        _l("Enter the full email address of the mailbox in %(username)s and its password in "
-           "%(password)s."),
-        # TRANSLATORS: The Microsoft 365 admin center is offered in Slovenian,
-        # Italian, Japanese and Spanish: use Microsoft's own labels there. It is not
-        # offered in Swahili: quote each menu in English as it appears on screen,
-        # with a Swahili translation in parentheses.
-        _l("If the test fails with the server's answer 5.7.139, sign-in with SMTP (SMTP AUTH) "
-           "is turned off: ask your Microsoft 365 administrator to turn on Authenticated SMTP "
-           "for this mailbox (Microsoft 365 admin center: Users, Active users, the user, Mail, "
-           "Manage email apps)."),
-        _l("If your organization requires multi-factor authentication for every sign-in, "
-           "Microsoft may refuse a password from Sendwell even so: ask your administrator which "
-           "mailbox or mail relay to use for sending from programs."),
-    )),
+    # "microsoft_365" (signing in with OAuth) is oauth_diagnoses.py's.
 }
+
+
+# The OAuth sign-in's texts are in oauth_diagnoses.py; they join these tables.
+from .oauth_diagnoses import merge as _merge_oauth_texts  # noqa: E402
+
+_merge_oauth_texts()

@@ -8,8 +8,8 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import StringField, TextAreaField
 
-from . import explain, outbox, validation
-from .current import delivery_options, store
+from . import explain, oauth_tokens, outbox, validation
+from .current import delivery_options, send_credential, store
 from .fields import fill
 from .forms import message as field_message
 from .limits import limit
@@ -44,6 +44,8 @@ DOCUMENT_MESSAGES = {
     "control": _l("Control characters are not allowed here."),
     "secret_lost": _l("The saved password can no longer be used. Enter it again in the email "
                       "settings and save them."),
+    "sign_in_lost": _l("The sign-in with Microsoft or Google is no longer stored. Sign in again in "
+                       "the email settings and save them."),
 }
 
 
@@ -205,11 +207,17 @@ def send_document(form: DocumentForm):
     if settings.credential_kind == "password" and not secret:
         form.add_error(form.document, "secret_lost")
         return explain.Report(invalid=True)
+    if settings.credential_kind == "oauth":
+        secret = oauth_tokens.credential_for(store(), settings, "")
+        if secret is None:
+            form.add_error(form.document, "sign_in_lost")
+            return explain.Report(invalid=True)
     message = outbox.compose(settings, to=form.recipient_list, subject=form.subject.data,
                              body=message_to_send(form.message.data or "", form.filename),
                              attachments=[(form.filename, form.pdf, "application/pdf")])
     options = delivery_options()
-    result = outbox.send(settings, secret, message, to=form.recipient_list, options=options)
+    result = outbox.send(settings, send_credential(settings, secret), message,
+                         to=form.recipient_list, options=options)
     diagnosis = result.diagnosis
     store().record_send(SendRecord(
         at=datetime.now(timezone.utc), recipients=form.recipient_list,

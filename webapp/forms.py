@@ -7,9 +7,10 @@ from wtforms.fields.choices import SelectChoice
 from . import rules, validation
 from .certificate_texts import TRUST_BUTTON
 from .certificate_texts import TRUST_REFUSED
-from .fields import LABELS, SECURITY_LABELS, fill
+from .fields import LABELS, SECURITY_LABELS, SIGN_IN_METHOD_LABELS, fill
+from .mail.oauth import valid_tenant
 from .mail.providers import provider_for_host
-from .model import SECURITY_MODES, MailSettings
+from .model import PASSWORD, SECURITY_MODES, SIGN_IN_METHODS, MailSettings
 
 MESSAGES = {
     "required": _l("Fill in this field."),
@@ -41,6 +42,13 @@ MESSAGES = {
     "fingerprint_invalid": _l("This is not a SHA-256 fingerprint: test again, then trust the "
                               "certificate the server presents."),
     "trust_refused": TRUST_REFUSED,
+    "client_id_invalid": _l("Paste the ID exactly as the app registration shows it, without "
+                            "spaces."),
+    "tenant_invalid": _l("Enter the directory's ID (like 9188040d-6c67-4c5b-b112-36a304b66dad), "
+                         "a domain such as contoso.onmicrosoft.com, or organizations."),
+    "client_secret_required": _l("Enter the client secret of the app registration."),
+    "sign_in_required": _l("Press %(button)s first. A sign-in counts only for the %(smtp_host)s, "
+                           "%(smtp_port)s, %(username)s and %(oauth_client_id)s it was made with."),
 }
 
 
@@ -57,6 +65,22 @@ def message(code: str, **facts) -> str:
 
 def _username(value: str) -> str:
     return validation.header_safe(value).strip()
+
+
+def _client_id(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise validation.Invalid("required")
+    if len(value) > 200 or not value.isascii() or not value.isprintable() or " " in value:
+        raise validation.Invalid("client_id_invalid")
+    return value
+
+
+def _tenant(value: str) -> str:
+    value = value.strip()
+    if value and not valid_tenant(value):
+        raise validation.Invalid("tenant_invalid")
+    return value
 
 
 def _security_choice(value: str) -> str:
@@ -76,14 +100,14 @@ class UrlField(StringField):
 DESTINATION_FIELDS = {
     "HTTP": ("http_url",),
     "SMTP": ("smtp_host", "smtp_port", "smtp_security", "username", "skip_tls_verify",
-             "trusted_certificate"),
+             "trusted_certificate", "sign_in_method", "oauth_client_id", "oauth_tenant"),
 }
 
 
 # How each field is checked when the rules show it; what the check returns is
 # what is saved. Shown fields not listed here save nothing of their own: the
-# protocol, the two secrets (see validate) and the checkboxes whose address
-# field says it all.
+# protocol, the secrets (see validate) and the checkboxes whose address field
+# says it all.
 FIELD_CHECKS = {
     "http_reply_to": validation.address,
     "smtp_host": validation.host,
@@ -95,6 +119,14 @@ FIELD_CHECKS = {
     "reply_to_address": validation.address,
     "skip_tls_verify": bool,
     "trusted_certificate": validation.certificate_fingerprint,
+    "sign_in_method": lambda value: value if value in SIGN_IN_METHODS else PASSWORD,
+    "oauth_client_id": _client_id,
+    "oauth_tenant": _tenant,
+}
+# The secret typed in each field that takes one.
+SECRET_CHECKS = {
+    "password": validation.password,
+    "oauth_client_secret": validation.password,
 }
 
 
@@ -109,6 +141,12 @@ class SettingsForm(FlaskForm):
         LABELS["smtp_security"],
         choices=[SelectChoice(key, label) for key, label in SECURITY_LABELS.items()],
         validate_choice=False)
+    sign_in_method = RadioField(LABELS["sign_in_method"], default=PASSWORD, validate_choice=False,
+                                choices=[SelectChoice(key, label)
+                                         for key, label in SIGN_IN_METHOD_LABELS.items()])
+    oauth_client_id = StringField(LABELS["oauth_client_id"])
+    oauth_client_secret = PasswordField(LABELS["oauth_client_secret"])
+    oauth_tenant = StringField(LABELS["oauth_tenant"])
     username = StringField(LABELS["username"])
     from_address = StringField(LABELS["from_address"])
     password = PasswordField(LABELS["password"])
@@ -133,6 +171,15 @@ class SettingsForm(FlaskForm):
     _shown: frozenset = frozenset()
     # Set by the view: a secret typed earlier is kept for these settings' destination.
     draft_kept: bool = False
+    # The fields the provider's SMTP server filled in (rules.provider_fills).
+    filled: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        fills = rules.provider_fills(self.values())
+        for name, value in fills.items():
+            self[name].data = value
+        self.filled = tuple(fills)
 
     def values(self) -> dict[str, str]:
         """What was submitted, in the shape the visibility rules read."""
@@ -163,12 +210,12 @@ class SettingsForm(FlaskForm):
         cleaned = {"protocol": self.protocol.data}
         for name in shown & FIELD_CHECKS.keys():
             cleaned[name] = self._check(name, FIELD_CHECKS[name])
-        # The secret is typed in one of two places and is never part of the settings.
+        # The secret is typed in one place or another and is never part of the settings.
         secret = ""
         if "http_url" in shown:
             cleaned["http_url"], secret = self._check("http_url", validation.http_url) or ("", "")
-        if "password" in shown:
-            secret = self._check("password", validation.password) or ""
+        for name in shown & SECRET_CHECKS.keys():
+            secret = self._check(name, SECRET_CHECKS[name]) or ""
         self.typed_secret = secret
         if (self.test_recipient.data or "").strip():
             self._check("test_recipient", validation.address)
@@ -187,6 +234,20 @@ class SettingsForm(FlaskForm):
             return False
         self.settings = MailSettings.from_dict(cleaned)
         return True
+
+    def settings_so_far(self) -> MailSettings:
+        """The settings from the shown fields that pass their checks, whatever
+        else is still missing or wrong, without marking any field: enough to
+        know the destination a sign-in is for."""
+        values = self.values()
+        cleaned = {"protocol": values.get("protocol") if values.get("protocol") in ("SMTP", "HTTP")
+                   else "SMTP"}
+        for name in rules.visible_fields(rules.slot_states(values)) & FIELD_CHECKS.keys():
+            try:
+                cleaned[name] = FIELD_CHECKS[name](self[name].data or "")
+            except validation.Invalid:
+                pass
+        return MailSettings.from_dict(cleaned)
 
     def require_secret(self, kept_secret_for, has_saved_secret: bool,
                        has_draft: bool = False) -> str | None:
@@ -209,6 +270,8 @@ class SettingsForm(FlaskForm):
                     and not (has_saved_secret or has_draft)):
                 self.password.errors.append(message("password_required"))
             return None
+        if settings.credential_kind == "oauth":
+            return None  # an OAuth sign-in: see oauth_tokens.credential_for
         kept = kept_secret_for(settings.destination)
         if kept or settings.credential_kind != "password":
             return kept

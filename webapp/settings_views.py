@@ -13,13 +13,14 @@ from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField
 
-from . import explain, outbox, rules, trust
+from . import explain, oauth_tokens, oauth_views, outbox, rules, trust
 from .certificate_texts import STOP_TRUSTING_BUTTON, TRUST_BUTTON
-from .current import delivery_options, store
+from .current import delivery_options, send_credential, store
 from .fields import fill
-from .forms import SettingsForm
+from .forms import SECRET_CHECKS, SettingsForm, message as field_message
 from .limits import limit
 from .model import MailSettings
+from .oauth_diagnoses import SIGN_IN_BUTTONS
 from .slot_texts import confirm_text, port_note, test_status_text, tls_warning
 from .storage import SavedSettings, TestRun
 
@@ -42,13 +43,16 @@ class TestStatus:
         return f"{self.state}@{self.at.isoformat()}" if self.at else self.state
 
 
-def settings_fingerprint(settings: MailSettings, secret: str | None) -> str:
-    """Identifies settings exactly as tested, secret included, without storing the secret."""
+def settings_fingerprint(settings: MailSettings, secret) -> str:
+    """Identifies settings exactly as tested, secret included, without storing the secret
+    (an OAuth sign-in counts by its identity, which a rotated refresh token keeps)."""
+    if isinstance(secret, oauth_tokens.OAuthCredential):
+        secret = secret.identity
     material = json.dumps([settings.to_dict(), secret or ""], sort_keys=True).encode()
     return hmac.new(current_app.config["SECRET_KEY"].encode(), material, hashlib.sha256).hexdigest()
 
 
-def status_for(settings: MailSettings | None, secret: str | None) -> TestStatus:
+def status_for(settings: MailSettings | None, secret) -> TestStatus:
     """The test status of these settings with this secret (None: the form is not valid)."""
     run = None if settings is None else store().test_run(settings_fingerprint(settings, secret))
     if run is not None:
@@ -94,17 +98,25 @@ def forget_draft() -> None:
         store().drop_draft(draft_id)
 
 
-def secret_for_form(form: SettingsForm, saved: SavedSettings | None) -> str | None:
-    """The secret for a validated form: typed, else kept for this very destination
-    (see SettingsForm.require_secret, which marks the password field when there is none)."""
+def secret_for_form(form: SettingsForm, saved: SavedSettings | None):
+    """What a validated form signs in with: the password, typed or kept for this very
+    destination (see SettingsForm.require_secret, which marks the password field when
+    there is none), or the OAuth sign-in stored for it (marking the sign-in method)."""
+    settings = form.settings or form.partial
+    if settings is not None and settings.credential_kind == "oauth":
+        credential = oauth_tokens.credential_for(store(), settings, form.typed_secret)
+        if credential is None:
+            button = SIGN_IN_BUTTONS[settings.oauth_provider]
+            form.sign_in_method.errors.append(field_message("sign_in_required", button=button))
+        return credential
     draft_id = _draft_id()
     return form.require_secret(kept_secret_for, bool(saved and saved.has_secret),
                                has_draft=bool(draft_id and store().has_draft(draft_id)))
 
 
-def validated(form: SettingsForm, saved: SavedSettings | None) -> str | None:
-    """Validate the form once, the password with the other fields; the secret to
-    use with its settings, if they are valid."""
+def validated(form: SettingsForm, saved: SavedSettings | None):
+    """Validate the form once, the password with the other fields; the secret (or
+    OAuth sign-in) to use with its settings, if they are valid."""
     valid = form.validate()
     secret = secret_for_form(form, saved)
     return secret if valid and not form.errors else None
@@ -122,8 +134,10 @@ def preview_status(form: SettingsForm, saved: SavedSettings | None) -> TestStatu
 
 def slot_states(form: SettingsForm, status: TestStatus,
                 offer: str | None = None) -> dict[str, str | None]:
-    """The rules' slots and the view's own: the test status, the certificate offer."""
-    return {**rules.slot_states(form.values()), "test_status": status.key, trust.OFFER_SLOT: offer}
+    """The rules' slots and the view's own: the test status, the certificate
+    offer, the OAuth sign-in panel."""
+    return {**rules.slot_states(form.values()), "test_status": status.key, trust.OFFER_SLOT: offer,
+            "oauth_status": oauth_views.panel_key(form)}
 
 
 def form_for(settings: MailSettings, **options) -> SettingsForm:
@@ -132,7 +146,8 @@ def form_for(settings: MailSettings, **options) -> SettingsForm:
 
 
 def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, report=None,
-                offer: str | None = None, detection=None, confirm: bool = False):
+                offer: str | None = None, detection=None, confirm: bool = False,
+                **context):
     """The whole page. `offer`: a certificate to offer for trust; `detection`: a
     Detect settings report to show; `confirm`: ask before saving settings that
     have not passed a test."""
@@ -145,18 +160,25 @@ def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, 
         report=report,
         detection=detection,
         confirm=confirm,
+        **context,
     ), code
 
 
 @bp.get("")
 def page():
     saved = store().saved()
+    restored = oauth_views.restored_form()
+    if restored is not None:  # back from signing in with the provider
+        return render_page(restored, saved, preview_status(restored, saved))
     if saved is None:
         return render_page(SettingsForm(formdata=None), None, TestStatus("untested"))
     # Saved settings are valid settings: their status needs no form.
     settings = saved.settings
-    status = status_for(settings, store().secret_for(settings.destination))
-    return render_page(form_for(settings), saved, status)
+    if settings.credential_kind == "oauth":
+        secret = oauth_tokens.credential_for(store(), settings, "")
+    else:
+        secret = store().secret_for(settings.destination)
+    return render_page(form_for(settings), saved, status_for(settings, secret))
 
 
 @bp.post("")
@@ -186,7 +208,13 @@ def update():
         # only once the user says so (a page, so that it works without JavaScript).
         keep_typed_secret(form)
         return render_page(form, saved, status, confirm=True)
-    store().save(form.settings, secret)
+    if form.settings.credential_kind == "oauth":
+        store().save(form.settings, None)  # the sign-in is stored on its own
+        if form.typed_secret:
+            store().set_grant_client_secret(form.settings.destination, form.typed_secret)
+        oauth_views.forget_draft()
+    else:
+        store().save(form.settings, secret)
     forget_draft()
     flash(_l("Settings saved."))
     return redirect(url_for("settings.page"))
@@ -223,7 +251,8 @@ def run_test(form: SettingsForm, saved) -> tuple[explain.Report, TestStatus, str
     subject, body = test_message_text(settings)
     message = outbox.compose(settings, to=[recipient], subject=subject, body=body)
     options = delivery_options()
-    result = outbox.send(settings, secret, message, to=[recipient], options=options)
+    result = outbox.send(settings, send_credential(settings, secret), message, to=[recipient],
+                         options=options)
     run = store().record_test(settings_fingerprint(settings, secret), result.ok)
     offer = trust.remember_offer(store(), settings, result)
     report = explain.report(
@@ -269,25 +298,30 @@ def fields():
     states = slot_states(form, status, trust.offer_still_open(store(), form.values(), shown))
     changed = rules.changed_slots(states, set(shown))
     render_slot = get_template_attribute("settings/_fields.html", "slot")
-    return Markup("").join(render_slot(name, form, states, saved, oob=True, status=status)
-                           for name in changed)
+    parts = [render_slot(name, form, states, saved, oob=True, status=status) for name in changed]
+    if "smtp" not in changed:
+        # The provider's server in SMTP server and Port, which were empty.
+        filled_input = get_template_attribute("settings/_fields.html", "filled_input")
+        parts += [filled_input(form, name) for name in form.filled]
+    return Markup("").join(parts)
 
 
 def kept_values(slot: str, form: SettingsForm) -> list[tuple[str, str]]:
     """What is filled in the fields of a hidden slot, to carry as hidden inputs:
     showing the slot again (protocol SMTP, HTTP, SMTP) shows what was typed.
-    Never a secret: the password is left out, the URL shown without its user-info."""
+    Never a secret: the password and the client secret are left out, the URL
+    shown without its user-info."""
     values = []
     for name in rules.fields_within(slot):
         field = form[name]
-        if name == "password":
+        if name in SECRET_CHECKS:
             continue
         if isinstance(field, BooleanField):
             value = "y" if field.data else ""
         elif hasattr(field, "_value"):
             value = field._value() or ""
-        else:  # a choice
-            value = field.data or ""
+        else:  # a choice; its default needs no carrying
+            value = field.data if field.data != field.default else ""
         if value:
             values.append((name, value))
     return values

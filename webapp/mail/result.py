@@ -39,6 +39,8 @@ CODES: tuple[str, ...] = (
     "auth_not_offered",        # a username is set but no usable AUTH mechanism is advertised
     "login_refused",           # the server rejected the username/password
     "smtp_auth_disabled",      # Microsoft 365: SMTP AUTH is disabled for the mailbox/tenant (5.7.139)
+    "basic_auth_disabled",     # Microsoft 365: password sign-in (Basic authentication) refused (5.7.30)
+    "xoauth2_refused",         # the server refused the OAuth access token (XOAUTH2)
     "auth_required",           # MAIL FROM refused because the server wants a login first
     "sender_refused",          # MAIL FROM refused
     "relay_denied",            # RCPT refused because the server will not relay for us
@@ -49,6 +51,14 @@ CODES: tuple[str, ...] = (
     "http_bad_url",            # not https (http allowed only to loopback), or no host
     "http_redirect",           # 3xx answer; redirects are never followed
     "http_status",             # any other non-2xx answer
+    # OAuth 2.0 sign-in with the provider (oauth_errors.py).
+    "oauth_consent_refused",   # the user (or a policy) did not grant the permission
+    "oauth_redirect_mismatch", # the redirect address is not registered for the app
+    "oauth_client_rejected",   # the client secret (or client ID) was refused
+    "oauth_grant_revoked",     # the refresh token no longer works: revoked or expired
+    "oauth_no_refresh_token",  # a token answer without a refresh token
+    "oauth_provider_error",    # any other error the provider named
+    "oauth_bad_answer",        # the token endpoint's answer is not an OAuth answer
     # Our side.
     "internal_error",          # an unexpected error in this tool; details are in the server log
 )

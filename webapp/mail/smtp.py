@@ -6,7 +6,10 @@ appears in a step, a reply, a diagnosis, a log line or an exception we raise;
 the AUTH exchange is never recorded (no smtplib debug output either).
 
 What replies mean is in smtp_replies.py, AUTH in smtp_auth.py, the TLS
-handshake in tls.py.
+handshake in tls.py. With an OAuth sign-in (``SmtpDestination.oauth``), the
+access token is got first, under the same deadline (a "token" step when the
+provider must be asked), and the login is XOAUTH2; the token is scrubbed like
+a password.
 """
 
 from __future__ import annotations
@@ -17,13 +20,13 @@ import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from . import net, smtp_probes, smtp_replies, tls
+from . import net, smtp_probes, smtp_replies, tls, xoauth2
 from .attempt import Attempt, Stop, StepRecord
 from .causes import is_timeout
 from .certificates import presented_facts
 from .message import message_bytes
 from .result import DeliveryResult, Diagnosis
-from .smtp_auth import choose_mechanism, secret_forms
+from .smtp_auth import choose_mechanism, secret_forms, token_forms
 from .smtp_client import SmtpClient, default_local_hostname
 
 SECURITY_MODES = ("tls", "starttls", "opportunistic")
@@ -46,6 +49,7 @@ class SmtpDestination:
     pinned_sha256: str | None = None
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    oauth: xoauth2.OAuthLogin | None = None   # sign in with an access token instead
 
     def __post_init__(self) -> None:
         if self.security not in SECURITY_MODES:
@@ -92,6 +96,7 @@ class _Session:
         self.client: SmtpClient | None = None
         self.encrypted = False
         self.max_size: int | None = None
+        self.access_token: str | None = None
 
     # --- the conversation ---------------------------------------------------
 
@@ -99,6 +104,9 @@ class _Session:
         self.attempt = Attempt(self.deadline_s, host=self.dest.host,
                                secrets=secret_forms(self.dest.password, self.dest.username))
         try:
+            if self.dest.oauth is not None:
+                self.access_token = self.dest.oauth.access_token(self.attempt)
+                self.attempt.secrets.extend(token_forms(self.access_token, self.dest.username))
             self._open()
             self._deliver(data, envelope_from, envelope_to)
             return self.attempt.finish()
@@ -273,19 +281,33 @@ class _Session:
             if not client.has_extn("auth"):
                 step.fail("auth_not_offered", facts={"encrypted": self.encrypted})
             advertised = client.esmtp_features["auth"].upper().split()
-            mechanism = choose_mechanism(advertised, encrypted=self.encrypted)
+            oauth = self.dest.oauth
+            mechanism = choose_mechanism(advertised, encrypted=self.encrypted, oauth=oauth is not None)
+            if oauth is not None and not self.encrypted and not net.is_forbidden_address(self.address[1][0]):
+                mechanism = None  # a bearer token never crosses the internet in plain text
             if mechanism is None:
-                step.fail("auth_not_offered", facts={"encrypted": self.encrypted,
-                                                     "mechanisms": advertised[:10]})
+                facts = {"encrypted": self.encrypted, "mechanisms": advertised[:10]}
+                step.fail("auth_not_offered", facts={**facts, "oauth": oauth.provider} if oauth else facts)
             step.detail = {"mechanism": mechanism, "username": self.dest.username}
             self._set_timeout()
+            secret = self.access_token if oauth is not None else self.dest.password
             try:
-                code, reply = client.authenticate(mechanism, self.dest.username, self.dest.password)
+                code, reply = client.authenticate(mechanism, self.dest.username, secret)
             except smtplib.SMTPAuthenticationError as exc:
                 code, reply = exc.smtp_code, exc.smtp_error
                 step.reply = self._reply(code, reply)
+                if oauth is not None:
+                    self._token_refused(step, mechanism, code, reply)
                 self._expect(step, code, reply)
             step.reply = self._reply(code, reply)
+
+    def _token_refused(self, step: StepRecord, mechanism: str, code: int, reply) -> None:
+        oauth = self.dest.oauth
+        verdict = xoauth2.auth_failure(oauth.provider, mechanism, code, self.attempt.text(reply),
+                                       challenge=self.client.xoauth2_challenge,
+                                       account=oauth.account, username=self.dest.username)
+        if verdict is not None:
+            step.fail(verdict[0], reply_code=code, reply_text=reply, facts=verdict[1])
 
     def _mail_from(self, envelope_from: str, envelope_to: list[str], data: bytes) -> None:
         client = self.client

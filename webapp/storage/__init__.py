@@ -2,8 +2,8 @@
 
 Every write is one transaction, so a failed or killed save leaves the
 previous record whole. Each table has a small store of its own (mail_settings,
-runs, send_log, admin, certificates, drafts) over one `Database` (db.py); `Store` is the one object
-the app holds and reaches them all through.
+runs, send_log, admin, certificates, drafts, oauth) over one `Database`
+(db.py); `Store` is the one object the app holds and reaches them all through.
 
 To add a table or a column: append a migration to `db.MIGRATIONS`, write a
 small store for it, and give `Store` its methods.
@@ -18,10 +18,12 @@ from .drafts import Drafts
 from .keys import (KEY_FILE, SECRET_KEY_FILE, fernet_keys, keyring, keys_from_setting,
                    load_or_create_key, read_keys, rotate_key_file, write_keys)
 from .mail_settings import MailSettingsStore, SavedSettings
+from .oauth import Grant, OAuthGrants, SignIns
 from .runs import TestRun, TestRuns
 from .send_log import SendLog, SendRecord
 
-__all__ = ["Store", "SavedSettings", "SeenCertificate", "SendRecord", "TestRun", "KEY_FILE", "SECRET_KEY_FILE",
+__all__ = ["Store", "SavedSettings", "SeenCertificate", "SendRecord", "TestRun", "Grant", "KEY_FILE",
+           "SECRET_KEY_FILE",
            "fernet_keys", "keyring", "keys_from_setting", "load_or_create_key", "read_keys",
            "rotate_key_file", "write_keys"]
 
@@ -33,6 +35,8 @@ class Store:
         self._test_runs = TestRuns(self._db)
         self._send_log = SendLog(self._db)
         self._admin = Admin(self._db)
+        self._oauth_grants = OAuthGrants(self._db, keys)
+        self._sign_ins = SignIns(self._db, keys)
         self._certificates = SeenCertificates(self._db)
         self._drafts = Drafts(self._db, keys)
 
@@ -56,16 +60,55 @@ class Store:
         return self._settings.secret_for(destination)
 
     def save(self, settings: MailSettings, secret: str | None) -> None:
+        """Save the settings; of the OAuth grants, only theirs is kept."""
         self._settings.save(settings, secret)
+        self._oauth_grants.keep_only(settings.destination if settings.credential_kind == "oauth"
+                                    else None)
 
     def use_keys(self, keys: MultiFernet) -> None:
-        self._settings.use_keys(keys)
-        self._drafts.use_keys(keys)
+        for store in (self._settings, self._drafts, self._oauth_grants, self._sign_ins):
+            store.use_keys(keys)
 
     def reencrypt(self, keys: MultiFernet) -> int:
-        count = self._settings.reencrypt(keys)
+        """Seal every stored secret (password, OAuth grants, sign-ins under
+        way) under the first of ``keys``; returns how many were sealed again."""
+        count = sum(store.reencrypt(keys) for store in (self._settings, self._oauth_grants,
+                                                        self._sign_ins))
         self._drafts.use_keys(keys)
         return count
+
+    # -- OAuth grants and sign-ins under way (oauth.py) -----------------------------
+
+    def grant_for(self, destination: str) -> Grant | None:
+        return self._oauth_grants.grant_for(destination)
+
+    def keep_grant(self, destination: str, grant: Grant) -> None:
+        self._oauth_grants.keep(destination, grant)
+
+    def grant_after_refresh(self, destination: str, used_refresh_token: str,
+                            token: dict) -> Grant | None:
+        return self._oauth_grants.after_refresh(destination, used_refresh_token, token)
+
+    def set_grant_client_secret(self, destination: str, client_secret: str) -> None:
+        self._oauth_grants.set_client_secret(destination, client_secret)
+
+    def forget_grant(self, destination: str) -> Grant | None:
+        return self._oauth_grants.forget(destination)
+
+    def refreshing_grants(self, timeout: float):
+        return self._oauth_grants.refreshing(timeout)
+
+    def put_sign_in(self, kind: str, key: str, data: dict, ttl_seconds: float) -> None:
+        self._sign_ins.put(kind, key, data, ttl_seconds)
+
+    def sign_in(self, kind: str, key: str | None) -> dict | None:
+        return self._sign_ins.get(kind, key)
+
+    def take_sign_in(self, kind: str, key: str | None) -> dict | None:
+        return self._sign_ins.take(kind, key)
+
+    def drop_sign_in(self, kind: str, key: str | None) -> None:
+        self._sign_ins.delete(kind, key)
 
     # -- tests of settings (runs.py) -------------------------------------------
 

@@ -37,6 +37,14 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE TABLE drafts (id_hash TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
         " expires_at REAL NOT NULL)",
     ),
+    # 4: OAuth sign-ins (oauth.py): grants sealed with their destination, and
+    # sign-ins under way.
+    (
+        "CREATE TABLE oauth_grants (destination TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
+        " updated_at TEXT NOT NULL)",
+        "CREATE TABLE oauth_sign_ins (key TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
+        " expires_at REAL NOT NULL)",
+    ),
 ]
 
 
