@@ -54,6 +54,8 @@ CODES: tuple[str, ...] = (
 
 
 MAX_REPLY_CHARS = 300
+# How much of a text shorten() cleans, in multiples of its limit.
+KEEP_BEFORE_CLEANING = 8
 
 
 @dataclass
@@ -95,9 +97,13 @@ def shorten(text: str | bytes | None, limit: int = MAX_REPLY_CHARS) -> str | Non
     characters, at most ``limit`` characters (an ellipsis marks a cut)."""
     if text is None:
         return None
+    # Cleaning looks at every character: cut first, to what can still be
+    # shown once control characters and runs of spaces are gone, so a reply
+    # of megabytes costs no more than one of a few lines.
+    keep = limit * KEEP_BEFORE_CLEANING
     if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    text = _LINE_BREAKS.sub(" ", text)
+        text = text[: keep * 4].decode("utf-8", "replace")
+    text = _LINE_BREAKS.sub(" ", text[:keep])
     # Drop control and format characters (Cc, Cf: e.g. ESC, bidi overrides),
     # which could disguise the text once rendered.
     text = "".join(

@@ -24,7 +24,7 @@ from .certificates import presented_facts
 from .message import message_bytes
 from .result import DeliveryResult, Diagnosis
 from .smtp_auth import choose_mechanism, secret_forms
-from .smtp_client import SmtpClient, default_local_hostname
+from .smtp_client import SmtpClient, default_local_hostname, excerpt
 
 SECURITY_MODES = ("tls", "starttls", "opportunistic")
 
@@ -156,7 +156,8 @@ class _Session:
         plain_first = self.dest.security != "tls"
         with self._step("greeting") as step:
             local_hostname = self.local_hostname or default_local_hostname(self.sock)
-            self.client = SmtpClient(self.sock, host=self.dest.host, local_hostname=local_hostname)
+            self.client = SmtpClient(self.sock, host=self.dest.host, local_hostname=local_hostname,
+                                     expired=self.attempt.expired)
             self._set_timeout(GREETING_SHARE_WHEN_PLAIN if plain_first else 1.0)
             try:
                 code, reply = self.client.connect(self.dest.host, self.dest.port)
@@ -164,17 +165,17 @@ class _Session:
                 raw_lines = self.client.raw_reply_lines
                 if (raw_lines and not self.attempt.expired()
                         and not smtp_replies.is_smtp_line(raw_lines[0])):
-                    step.fail("not_smtp", reply_text=b" ".join(raw_lines)[:1000])
+                    step.fail("not_smtp", reply_text=excerpt(raw_lines))
                 if (plain_first and is_timeout(exc) and not self.attempt.expired()
                         and smtp_probes.speaks_implicit_tls(self.attempt, self.address,
                                                             self.dest.host)):
                     step.fail("tls_expected_on_connect", facts={"suggested_port": 465})
                 raise
-            except smtplib.SMTPResponseException:  # a line too long to be SMTP
-                step.fail("not_smtp", reply_text=b" ".join(self.client.raw_reply_lines)[:1000])
+            except smtplib.SMTPResponseException:  # a line or a reply too long to be SMTP
+                step.fail("not_smtp", reply_text=excerpt(self.client.raw_reply_lines))
             raw_lines = self.client.raw_reply_lines
             if not raw_lines or not all(smtp_replies.is_smtp_line(line) for line in raw_lines):
-                step.fail("not_smtp", reply_text=b" ".join(raw_lines)[:1000])
+                step.fail("not_smtp", reply_text=excerpt(raw_lines))
             step.reply = self._reply(code, reply)
             step.detail = {"banner": self.attempt.text(reply)}
             self._expect(step, code, reply)

@@ -24,7 +24,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from . import net, tls
-from .attempt import Attempt, StepRecord, Stop
+from .attempt import Attempt, DeadlinePassed, StepRecord, Stop
 from .causes import find_cause
 from .certificates import presented_facts
 from .result import Diagnosis
@@ -170,7 +170,7 @@ def request(attempt: Attempt, method: str, url: Url, *, allow_private: bool = Tr
         try:
             with attempt.step("response") as step:
                 step.detail = {"status": response.status_code}
-                body = _read_limited(response, max_response_bytes)
+                body = _read_limited(attempt, response, max_response_bytes)
                 step.reply = attempt.text(body)
                 yield step, Response(response.status_code, response.headers, body)
         finally:
@@ -279,9 +279,12 @@ class _AddressBoundAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": http_pool, "https": https_pool}
 
 
-def _read_limited(response: requests.Response, limit: int) -> bytes:
+def _read_limited(attempt: Attempt, response: requests.Response, limit: int) -> bytes:
+    """At most ``limit`` bytes of the body, read within the deadline."""
     chunks, total = [], 0
     while total < limit:
+        if attempt.expired():
+            raise DeadlinePassed("the overall deadline has passed")
         chunk = response.raw.read(min(8192, limit - total), decode_content=False)
         if not chunk:
             break
