@@ -52,6 +52,32 @@ def test_sign_in_does_not_redirect_off_site(app, client, store):
     assert response.headers["Location"] == "/en/settings"
 
 
+@pytest.mark.parametrize("target", [
+    "//evil.example/", "/%09/evil.example/phish", "/%0D%0ASet-Cookie:%20x=1", "/%0A/evil.example",
+    "/%00/evil.example", "/%E3%80%80/evil.example", "/%C2%A0/evil.example", "/\\evil.example",
+    "%20//evil.example", "https://evil.example/", "/%E2%80%A8/evil.example", "/%7F/evil.example",
+    "javascript:alert(1)", "/.//evil.example", "///evil.example"])
+def test_sign_in_never_redirects_off_site(app, client, store, target):
+    app.test_cli_runner().invoke(args=["set-password"], input="s3cure-admin\ns3cure-admin\n")
+    html = client.get("/en/signin").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    response = client.post(f"/en/signin?next={target}",
+                           data={"csrf_token": token, "password": "s3cure-admin"})
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith("/") and not location.startswith("//"), location
+    assert "evil.example" not in location.split("/")[1:3], location
+
+
+def test_sign_in_keeps_a_path_of_this_site(app, client, store):
+    app.test_cli_runner().invoke(args=["set-password"], input="s3cure-admin\ns3cure-admin\n")
+    html = client.get("/en/signin").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    response = client.post("/en/signin?next=/ja/documents/history%3Fpage%3D2",
+                           data={"csrf_token": token, "password": "s3cure-admin"})
+    assert response.headers["Location"] == "/ja/documents/history?page=2"
+
+
 def test_signin_link_command_prints_a_working_link(app, client):
     result = app.test_cli_runner().invoke(args=["signin-link", "--base-url", "http://127.0.0.1:5000"])
     link = result.output.strip()

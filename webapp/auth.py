@@ -1,10 +1,13 @@
 """Sign-in: a one-time link printed at start, or the administrator password."""
+from urllib.parse import urljoin, urlsplit
+
 import click
 from flask import (Blueprint, current_app, flash, redirect, render_template, request,
                    session, url_for)
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.urls import iri_to_uri
 from wtforms import PasswordField
 
 from .current import store
@@ -42,9 +45,25 @@ def login_required_everywhere():
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("settings.page")
+    """`target` when it is a path on this site, else the settings page.
+
+    Browsers and Werkzeug drop or rewrite control characters, whitespace and
+    backslashes ("/", a tab, "/evil.example" becomes "//evil.example"), so a target
+    holding any is refused; what is left must join with this site's own
+    address into an address of this same site.
+    """
+    fallback = url_for("settings.page")
+    if (not target or not target.startswith("/") or target.startswith("//")
+            or "\\" in target or not target.isprintable() or any(ch.isspace() for ch in target)):
+        return fallback
+    site = urlsplit(request.host_url)
+    joined = urlsplit(urljoin(request.host_url, target))
+    if (joined.scheme, joined.netloc) != (site.scheme, site.netloc):
+        return fallback
+    location = iri_to_uri(target)
+    if not location.startswith("/") or location.startswith("//"):
+        return fallback
+    return location
 
 
 @bp.route("/<lang>/signin", methods=["GET", "POST"])
