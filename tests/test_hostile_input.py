@@ -29,7 +29,7 @@ RELAXED = settings(max_examples=60, deadline=None,
 @pytest.fixture
 def saved(auth_client, store, fault_server, fault_scripts, app):
     app.config["MAIL_DEADLINE"] = 1.0
-    app.config["RATELIMIT_TEST"] = app.config["RATELIMIT_SEND"] = "100000 per minute"
+    app.config["RATELIMIT_MAIL"] = "100000 per minute"
     server = fault_server(fault_scripts.smtp())
     response = auth_client.post("/en/settings", data={
         "csrf_token": auth_client.csrf_token, "protocol": "SMTP", "smtp_host": "127.0.0.1",

@@ -109,7 +109,7 @@ def test_every_page_but_the_guide_needs_sign_in(app):
 
 def test_tests_are_rate_limited_with_a_localized_message(auth_client, app, fault_server,
                                                           fault_scripts):
-    app.config["RATELIMIT_TEST"] = "2 per minute"
+    app.config["RATELIMIT_MAIL"] = "2 per minute"
     server = fault_server(fault_scripts.smtp())
     form = {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
             "smtp_security": "opportunistic", "from_address": "office@example.com"}
@@ -120,6 +120,40 @@ def test_tests_are_rate_limited_with_a_localized_message(auth_client, app, fault
     text = limited.get_data(as_text=True)
     assert "Too many attempts" not in text and 'class="result result-failed"' in text
     assert server.connections == 2
+
+
+def test_every_path_that_sends_mail_shares_one_limit(auth_client, app, fault_server,
+                                                     fault_scripts, store):
+    import io
+
+    from webapp.limits import MAIL_SCOPE, mail_limit
+
+    server = fault_server(fault_scripts.smtp())
+    form = {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
+            "smtp_security": "opportunistic", "from_address": "office@example.com"}
+    assert post(auth_client, "/en/settings", {**form, "action": "update"}, {}).status_code == 302
+    app.config["RATELIMIT_MAIL"] = "3 per minute"
+    pdf = b"%PDF-1.4\n" + b"0" * 100 + b"\n%%EOF\n"
+
+    def document():
+        return auth_client.post("/en/documents", headers=HX, content_type="multipart/form-data",
+                                data={"csrf_token": auth_client.csrf_token,
+                                      "recipients": "client@example.com", "subject": "Invoice",
+                                      "message": "Attached.", "document": (io.BytesIO(pdf), "a.pdf")})
+
+    def no_js_test():
+        return post(auth_client, "/en/settings", {**form, "action": "test"}, {})
+
+    def htmx_test():
+        return post(auth_client, "/en/settings/test", form)
+
+    assert [htmx_test().status_code, no_js_test().status_code, document().status_code] == [200] * 3
+    assert [htmx_test().status_code, no_js_test().status_code, document().status_code] == [429] * 3
+    assert len(server.messages) == 3
+    # Saving and re-rendering send nothing and are not limited.
+    assert post(auth_client, "/en/settings", {**form, "action": "update"}, {}).status_code == 302
+    assert post(auth_client, "/en/settings", {**form, "action": "refresh"}, {}).status_code == 200
+    assert mail_limit.scope == MAIL_SCOPE and mail_limit.shared
 
 
 def test_password_sign_in_is_rate_limited(app, store):

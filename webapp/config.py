@@ -18,9 +18,10 @@ DEFAULTS = {
     "MAIL_CA_FILE": None,
     # Largest PDF document that may be emailed, in bytes.
     "MAX_PDF_BYTES": 10 * 1024 * 1024,
-    # How often one client may run a test, send a document or try a password.
-    "RATELIMIT_TEST": "20 per minute",
-    "RATELIMIT_SEND": "30 per minute",
+    # How often one client may make Sendwell talk to a mail server (tests,
+    # documents sent, Detect settings, OAuth sign-ins: one shared count),
+    # and how often it may try a password.
+    "RATELIMIT_MAIL": "30 per minute",
     "RATELIMIT_SIGNIN": "10 per minute",
     # One-time sign-in links expire after this many seconds.
     "SIGNIN_LINK_TTL": 3600,

@@ -12,7 +12,7 @@ from . import explain, outbox, validation
 from .current import delivery_options, store
 from .fields import fill
 from .forms import message as field_message
-from .limits import limit
+from .limits import mail_limit
 from .mail.message import safe_filename
 from .storage import SendRecord
 
@@ -194,7 +194,7 @@ def send_document(form: DocumentForm):
 
 
 @bp.post("")
-@limit("RATELIMIT_SEND")
+@mail_limit
 def send():
     form = DocumentForm()
     if store().saved() is None:

@@ -15,7 +15,7 @@ from . import explain, outbox, rules
 from .current import delivery_options, store
 from .fields import fill
 from .forms import SettingsForm
-from .limits import limit
+from .limits import mail_limit, mail_limit_when
 from .model import MailSettings
 from .slot_texts import port_note, test_status_text, tls_warning
 from .storage import SavedSettings, TestRun
@@ -105,14 +105,19 @@ def page():
     return render_page(form_for(settings), saved, status)
 
 
+def _testing() -> bool:
+    return request.form.get("action") == "test"
+
+
 @bp.post("")
+@mail_limit_when(_testing)
 def update():
     form = SettingsForm()
     saved = store().saved()
     if request.form.get("action") == "refresh":
         # Without JavaScript, this button re-renders the page for the choices made.
         return render_page(form, saved, preview_status(form, saved))
-    if request.form.get("action") == "test":
+    if _testing():
         report, status = run_test(form, saved)
         return render_page(form, saved, status, report=report)
     secret = validated(form, saved)
@@ -164,7 +169,7 @@ def run_test(form: SettingsForm, saved) -> tuple[explain.Report, TestStatus]:
 
 
 @bp.post("/test")
-@limit("RATELIMIT_TEST")
+@mail_limit
 def test():
     """HTMX: run a test; the result goes in place, field messages and status out of band."""
     form = SettingsForm()
