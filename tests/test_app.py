@@ -78,6 +78,62 @@ def test_sign_in_keeps_a_path_of_this_site(app, client, store):
     assert response.headers["Location"] == "/ja/documents/history?page=2"
 
 
+def copy_of_session(app, client):
+    """Another browser holding a copy of `client`'s session cookie."""
+    other = app.test_client()
+    other.set_cookie("sendwell_session", client.get_cookie("sendwell_session").value)
+    return other
+
+
+def test_sign_out_ends_the_session_for_every_copy_of_the_cookie(app, auth_client):
+    copied = copy_of_session(app, auth_client)
+    assert copied.get("/en/settings").status_code == 200
+    signed_out = auth_client.post("/en/signout", data={"csrf_token": auth_client.csrf_token})
+    assert signed_out.status_code == 302
+    for client in (auth_client, copied):
+        response = client.get("/en/settings")
+        assert response.status_code == 302 and response.headers["Location"].startswith("/en/signin")
+
+
+def test_a_password_change_signs_out_every_session(app, auth_client):
+    copied = copy_of_session(app, auth_client)
+    result = app.test_cli_runner().invoke(args=["set-password"],
+                                          input="An0ther-pass\nAn0ther-pass\n")
+    assert "Every session signed in before is signed out." in result.output
+    assert auth_client.get("/en/settings").status_code == 302
+    assert copied.get("/en/settings").status_code == 302
+
+
+def test_a_new_sign_in_link_can_sign_out_everywhere(app, auth_client, store):
+    kept = app.test_cli_runner().invoke(args=["signin-link"])
+    assert auth_client.get("/en/settings").status_code == 200
+    everywhere = app.test_cli_runner().invoke(args=["signin-link", "--sign-out-everywhere"])
+    assert auth_client.get("/en/settings").status_code == 302
+    link = everywhere.stdout.strip().splitlines()[-1]
+    fresh = app.test_client()
+    assert fresh.get(link.removeprefix("http://127.0.0.1:5000")).status_code == 302
+    assert fresh.get("/en/settings").status_code == 200
+    assert kept.output.strip().startswith("http://")
+
+
+def test_a_session_ends_after_the_idle_timeout_but_not_while_used(app, auth_client):
+    import time
+
+    app.config["SESSION_IDLE_TIMEOUT"] = 1.0
+    for _ in range(8):
+        assert auth_client.get("/en/settings").status_code == 200
+        time.sleep(0.25)
+    time.sleep(1.2)
+    assert auth_client.get("/en/settings").status_code == 302
+
+
+def test_a_session_cookie_without_a_record_grants_nothing(app, client):
+    # A cookie signed with the right key, from before sessions had records.
+    with client.session_transaction() as session:
+        session["admin"] = True
+    assert client.get("/en/settings").status_code == 302
+
+
 def test_signin_link_command_prints_a_working_link(app, client):
     result = app.test_cli_runner().invoke(args=["signin-link", "--base-url", "http://127.0.0.1:5000"])
     link = result.output.strip()

@@ -27,13 +27,37 @@ def signed_in() -> bool:
     return bool(session.get("admin"))
 
 
+def _idle_timeout() -> float:
+    return float(current_app.config["SESSION_IDLE_TIMEOUT"])
+
+
 def _start_session():
-    session.clear()
+    session.clear()  # nothing from before sign-in carries over (session fixation)
     session["admin"] = True
+    session["sid"] = store().start_session(_idle_timeout())
+
+
+def _end_session():
+    """Sign out: the server forgets the session, so a copy of the cookie is
+    worth nothing either. Only the language choice stays."""
+    store().end_session(session.get("sid"))
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def check_session():
+    """A signed-in cookie counts only while its session record lives: not
+    after sign-out, a password change, "sign out everywhere" or the idle
+    timeout."""
+    if session.get("admin") and not store().session_alive(session.get("sid"), _idle_timeout()):
+        _end_session()
 
 
 def login_required_everywhere():
     """Every page but the guide and sign-in needs a signed-in administrator."""
+    check_session()
     if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None or signed_in():
         return None
     if request.headers.get("HX-Request"):
@@ -93,7 +117,7 @@ def signin_link(token):
 
 @bp.post("/<lang>/signout")
 def signout():
-    session.pop("admin", None)
+    _end_session()
     return redirect(url_for("auth.signin"))
 
 
@@ -112,10 +136,18 @@ def init_app(app):
         if len(password) < 8:
             raise click.BadParameter("use at least 8 characters", param_hint="password")
         app.extensions["store"].set_admin_password_hash(generate_password_hash(password))
-        click.echo("The administrator password is set.")
+        # Whoever signed in with the old password is signed out.
+        app.extensions["store"].end_all_sessions()
+        click.echo("The administrator password is set. Every session signed in before is "
+                   "signed out.")
 
     @app.cli.command("signin-link")
     @click.option("--base-url", default="http://127.0.0.1:5000")
-    def signin_link_command(base_url):
+    @click.option("--sign-out-everywhere", is_flag=True,
+                  help="Sign out every session first, e.g. after a cookie may have been copied.")
+    def signin_link_command(base_url, sign_out_everywhere):
         """Print a one-time sign-in link."""
+        if sign_out_everywhere:
+            count = app.extensions["store"].end_all_sessions()
+            click.echo(f"Signed out {count} session(s).", err=True)
         click.echo(issue_signin_link(app, base_url))

@@ -23,6 +23,8 @@ DEFAULTS = {
     # and how often it may try a password.
     "RATELIMIT_MAIL": "30 per minute",
     "RATELIMIT_SIGNIN": "10 per minute",
+    # A signed-in session ends after this many seconds without a request.
+    "SESSION_IDLE_TIMEOUT": 12 * 3600,
     # One-time sign-in links expire after this many seconds.
     "SIGNIN_LINK_TTL": 3600,
     "BABEL_DEFAULT_TIMEZONE": "UTC",

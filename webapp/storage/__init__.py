@@ -2,7 +2,7 @@
 
 Every write is one transaction, so a failed or killed save leaves the
 previous record whole. Each table has a small store of its own (mail_settings,
-runs, send_log, admin) over one `Database` (db.py); `Store` is the one object
+runs, send_log, admin, sessions) over one `Database` (db.py); `Store` is the one object
 the app holds and reaches them all through.
 
 To add a table or a column: append a migration to `db.MIGRATIONS`, write a
@@ -18,6 +18,7 @@ from .keys import (KEY_FILE, SECRET_KEY_FILE, fernet_keys, keyring, keys_from_se
 from .mail_settings import MailSettingsStore, SavedSettings
 from .runs import TestRun, TestRuns
 from .send_log import SendLog, SendRecord
+from .sessions import Sessions
 
 __all__ = ["Store", "SavedSettings", "SendRecord", "TestRun", "KEY_FILE", "SECRET_KEY_FILE",
            "fernet_keys", "keyring", "keys_from_setting", "load_or_create_key", "read_keys",
@@ -31,6 +32,7 @@ class Store:
         self._test_runs = TestRuns(self._db)
         self._send_log = SendLog(self._db)
         self._admin = Admin(self._db)
+        self._sessions = Sessions(self._db)
 
     @property
     def path(self) -> str:
@@ -92,3 +94,17 @@ class Store:
 
     def consume_signin_token(self, token: str) -> bool:
         return self._admin.consume_signin_token(token)
+
+    # -- signed-in sessions (sessions.py) ---------------------------------------------
+
+    def start_session(self, idle_timeout_s: float) -> str:
+        return self._sessions.start(idle_timeout_s)
+
+    def session_alive(self, session_id: str | None, idle_timeout_s: float) -> bool:
+        return self._sessions.alive(session_id, idle_timeout_s)
+
+    def end_session(self, session_id: str | None) -> None:
+        self._sessions.end(session_id)
+
+    def end_all_sessions(self) -> int:
+        return self._sessions.end_all()

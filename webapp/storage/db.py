@@ -27,6 +27,11 @@ MIGRATIONS: list[tuple[str, ...]] = [
         " filename TEXT NOT NULL, size INTEGER NOT NULL, protocol TEXT NOT NULL,"
         " ok INTEGER NOT NULL, diagnosis TEXT, reply TEXT)",
     ),
+    # 2: signed-in sessions, so that signing out and a password change end them.
+    (
+        "CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, created_at REAL NOT NULL,"
+        " last_seen REAL NOT NULL)",
+    ),
 ]
 
 
