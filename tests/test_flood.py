@@ -9,7 +9,6 @@ server.
 """
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -120,7 +119,7 @@ def data_reply_flood(conn):
 
 
 def http_request_head(conn) -> None:
-    while (line := conn.read_line()) not in (None, ""):
+    while conn.read_line() not in (None, ""):
         pass
 
 

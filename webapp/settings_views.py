@@ -1,56 +1,23 @@
 """The settings page (blueprint "settings"): the page, its HTMX fragments, Test and Update."""
-import hashlib
-import hmac
-import json
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from flask import (Blueprint, current_app, flash, get_template_attribute, redirect,
+from flask import (Blueprint, flash, get_template_attribute, redirect,
                    render_template, request, url_for)
 from flask_babel import format_datetime, format_decimal, gettext as _, lazy_gettext as _l
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
-from . import explain, outbox, rules
+from . import explain, outbox, rules, test_status
 from .current import delivery_options, store
 from .fields import fill
 from .forms import SettingsForm
 from .limits import mail_limit, mail_limit_when
 from .model import MailSettings
 from .slot_texts import port_note, test_status_text, tls_warning
-from .storage import SavedSettings, TestRun
+from .storage import SavedSettings
+from .test_status import TestStatus
 
 bp = Blueprint("settings", __name__, url_prefix="/<lang>/settings")
-
-
-@dataclass(frozen=True)
-class TestStatus:
-    """Whether the settings as they stand passed a test: the slot beside Update."""
-    state: str                  # "untested", "changed", "passed" or "failed"
-    at: datetime | None = None  # when the test ran, for "passed" and "failed"
-
-    @classmethod
-    def of(cls, run: TestRun) -> "TestStatus":
-        return cls("passed" if run.ok else "failed", run.at)
-
-    @property
-    def key(self) -> str:
-        """The slot's state: it holds the time, so a newer test renders the slot again."""
-        return f"{self.state}@{self.at.isoformat()}" if self.at else self.state
-
-
-def settings_fingerprint(settings: MailSettings, secret: str | None) -> str:
-    """Identifies settings exactly as tested, secret included, without storing the secret."""
-    material = json.dumps([settings.to_dict(), secret or ""], sort_keys=True).encode()
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), material, hashlib.sha256).hexdigest()
-
-
-def status_for(settings: MailSettings | None, secret: str | None) -> TestStatus:
-    """The test status of these settings with this secret (None: the form is not valid)."""
-    run = None if settings is None else store().test_run(settings_fingerprint(settings, secret))
-    if run is not None:
-        return TestStatus.of(run)
-    return TestStatus("changed" if store().has_test_runs() else "untested")
 
 
 def secret_for_form(form: SettingsForm, saved: SavedSettings | None) -> str | None:
@@ -64,11 +31,16 @@ def validated(form: SettingsForm, saved: SavedSettings | None) -> str | None:
     return secret_for_form(form, saved) if form.validate() else None
 
 
+def status_of(form: SettingsForm, secret: str | None) -> TestStatus:
+    """The test status of a validated form that would use `secret`."""
+    return test_status.form_status(form.settings if not form.errors else None, secret,
+                                   form.typed_secret)
+
+
 def preview_status(form: SettingsForm, saved: SavedSettings | None) -> TestStatus:
     """The test status of a form still being filled in. It shows no messages:
     those come with Test and Update."""
-    secret = validated(form, saved)
-    status = status_for(form.settings, secret)
+    status = status_of(form, validated(form, saved))
     for field in form:
         field.errors = []
     return status
@@ -101,7 +73,7 @@ def page():
         return render_page(SettingsForm(formdata=None), None, TestStatus("untested"))
     # Saved settings are valid settings: their status needs no form.
     settings = saved.settings
-    status = status_for(settings, store().secret_for(settings.destination))
+    status = test_status.saved_status(settings, store().secret_for(settings.destination))
     return render_page(form_for(settings), saved, status)
 
 
@@ -122,10 +94,16 @@ def update():
         return render_page(form, saved, status, report=report)
     secret = validated(form, saved)
     if not form.errors:
-        store().save(form.settings, secret)
+        settings = form.settings
+        tested = status_of(form, secret)
+        # A kept secret keeps its id, and with it the tests it passed.
+        kept_id = None if form.typed_secret else store().secret_id_for(settings.destination)
+        store().save(settings, secret, kept_id)
+        if form.typed_secret:
+            test_status.carry_over_to_saved(settings, secret, tested)
         flash(_l("Settings saved."))
         return redirect(url_for("settings.page"))
-    return render_page(form, saved, status_for(form.settings, secret), 422)
+    return render_page(form, saved, status_of(form, secret), 422)
 
 
 def test_message_text(settings: MailSettings) -> tuple[str, str]:
@@ -152,20 +130,20 @@ def run_test(form: SettingsForm, saved) -> tuple[explain.Report, TestStatus]:
     """
     secret = validated(form, saved)
     if form.errors:
-        return explain.Report(invalid=True), status_for(form.settings, secret)
+        return explain.Report(invalid=True), status_of(form, secret)
     settings = form.settings
     recipient = (form.test_recipient.data or "").strip() or settings.sender
     subject, body = test_message_text(settings)
     message = outbox.compose(settings, to=[recipient], subject=subject, body=body)
     options = delivery_options()
     result = outbox.send(settings, secret, message, to=[recipient], options=options)
-    run = store().record_test(settings_fingerprint(settings, secret), result.ok)
+    status = test_status.record(settings, secret, form.typed_secret, result.ok)
     report = explain.report(
         result, settings,
         success_text=_("The test email was sent to %(recipient)s in %(seconds)s seconds.",
                        recipient=recipient,
                        seconds=format_decimal(result.total_ms / 1000, format="#,##0.00")))
-    return report, TestStatus.of(run)
+    return report, status
 
 
 @bp.post("/test")

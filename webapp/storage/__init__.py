@@ -8,6 +8,8 @@ the app holds and reaches them all through.
 To add a table or a column: append a migration to `db.MIGRATIONS`, write a
 small store for it, and give `Store` its methods.
 """
+from datetime import datetime
+
 from cryptography.fernet import MultiFernet
 
 from ..model import MailSettings
@@ -53,8 +55,11 @@ class Store:
     def secret_for(self, destination: str) -> str | None:
         return self._settings.secret_for(destination)
 
-    def save(self, settings: MailSettings, secret: str | None) -> None:
-        self._settings.save(settings, secret)
+    def secret_id_for(self, destination: str) -> str | None:
+        return self._settings.secret_id_for(destination)
+
+    def save(self, settings: MailSettings, secret: str | None, secret_id: str | None = None) -> None:
+        self._settings.save(settings, secret, secret_id)
 
     def use_keys(self, keys: MultiFernet) -> None:
         self._settings.use_keys(keys)
@@ -64,8 +69,8 @@ class Store:
 
     # -- tests of settings (runs.py) -------------------------------------------
 
-    def record_test(self, fingerprint: str, ok: bool) -> TestRun:
-        return self._test_runs.record_test(fingerprint, ok)
+    def record_test(self, fingerprint: str, ok: bool, at: datetime | None = None) -> TestRun:
+        return self._test_runs.record_test(fingerprint, ok, at)
 
     def has_test_runs(self) -> bool:
         return self._test_runs.has_test_runs()

@@ -5,6 +5,7 @@ Fernet together with the destination it was saved for, and handed out only
 for that destination.
 """
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -30,19 +31,24 @@ class MailSettingsStore:
         """Seal with the first of `keys` and open with any of them from now on."""
         self._keys = keys
 
-    def _seal(self, destination: str, secret: str) -> bytes:
-        return self._keys.encrypt(json.dumps({"destination": destination, "secret": secret}).encode())
+    def _seal(self, destination: str, secret: str, secret_id: str) -> bytes:
+        return self._keys.encrypt(json.dumps(
+            {"destination": destination, "secret": secret, "id": secret_id}).encode())
 
-    def _open(self, token: bytes | None, destination: str) -> str | None:
+    def _unseal(self, token: bytes | None, destination: str) -> dict | None:
         if not token:
             return None
         try:
             sealed = json.loads(self._keys.decrypt(bytes(token)))
         except (InvalidToken, ValueError):
             return None  # a lost or changed key: the user types the password again
-        if sealed.get("destination") != destination:
+        if not isinstance(sealed, dict) or sealed.get("destination") != destination:
             return None
-        return sealed.get("secret")
+        return sealed
+
+    def _open(self, token: bytes | None, destination: str) -> str | None:
+        sealed = self._unseal(token, destination)
+        return sealed.get("secret") if sealed else None
 
     def has_settings(self) -> bool:
         """Whether settings are saved, without opening the secret (asked on every page)."""
@@ -65,9 +71,21 @@ class MailSettingsStore:
             return None
         return self._open(row["secret"], destination)
 
-    def save(self, settings: MailSettings, secret: str | None) -> None:
+    def secret_id_for(self, destination: str) -> str | None:
+        """The random id the saved secret was sealed with, only for this
+        destination: names the secret (for the test status) without it."""
+        row = self._db.one("SELECT destination, secret FROM settings WHERE id = 1")
+        if row is None or row["destination"] != destination:
+            return None
+        sealed = self._unseal(row["secret"], destination)
+        return sealed.get("id") if sealed and sealed.get("secret") else None
+
+    def save(self, settings: MailSettings, secret: str | None,
+             secret_id: str | None = None) -> None:
+        """Save `settings` with `secret`, named by `secret_id` (the saved
+        secret's own id when it is kept; a new one when None)."""
         destination = settings.destination
-        token = self._seal(destination, secret) if secret else None
+        token = self._seal(destination, secret, secret_id or secrets.token_hex(16)) if secret else None
         with self._db.transaction() as conn:
             conn.execute(
                 "INSERT INTO settings (id, data, destination, secret, updated_at) VALUES (1, ?, ?, ?, ?)"
