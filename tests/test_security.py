@@ -62,6 +62,33 @@ def test_changed_http_url_never_receives_the_saved_credentials(auth_client, http
         "Basic " + base64.b64encode(f"api:{PASSWORD}".encode()).decode()
 
 
+def test_a_token_in_the_http_url_is_a_secret_like_the_user_info(auth_client, http_server, store):
+    server, other = http_server(), http_server()
+    token = "QTOKEN-99887766"
+    url = server.url(f"/send?region=eu&api_key={token}&accessToken=AT-{token}")
+    saved = post(auth_client, "/en/settings", {
+        "protocol": "HTTP", "http_url": url, "http_reply_to": "office@example.com",
+        "action": "update"}, {})
+    assert saved.status_code == 302
+    assert store.saved().settings.http_url == server.url("/send?region=eu")
+    page = auth_client.get("/en/settings").get_data(as_text=True)
+    assert token not in page and 'value="' + server.url("/send?region=eu") + '"' in page
+    with open(store.path, "rb") as database:
+        assert token.encode() not in database.read()
+    # The form as shown: the saved token goes with the test, to this server only.
+    shown = {"protocol": "HTTP", "http_url": server.url("/send?region=eu"),
+             "http_reply_to": "office@example.com", "test_recipient": "inbox@example.com"}
+    html = post(auth_client, "/en/settings/test", shown).get_data(as_text=True)
+    assert "The test email was sent" in html and token not in html
+    [request] = server.requests
+    assert request.path == f"/send?region=eu&api_key={token}&accessToken=AT-{token}"
+    body = base64.b64decode(request.json()["message"]).decode()
+    assert token not in body and "region=eu" not in body
+    assert server.url("/send") in body  # the test email names where it went, and no more
+    post(auth_client, "/en/settings/test", {**shown, "http_url": other.url("/send?region=eu")})
+    assert token not in other.requests[0].path
+
+
 # -- 5. remote text is inert ---------------------------------------------------------
 
 def test_server_text_is_escaped_inside_an_hx_disabled_container(auth_client, fault_server,

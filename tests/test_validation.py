@@ -132,3 +132,16 @@ def test_the_saved_url_and_secret_go_where_the_typed_url_points(value):
     url, secret = validation.http_url(value)
     assert web.parse_url(url).request_url == web.parse_url(value).request_url
     assert HttpDestination.from_secret(url, secret) == HttpDestination.from_url(value)
+
+
+@pytest.mark.parametrize("url, kept, secret", [
+    ("https://u:p@mail.example.com/send?api_key=Q1&region=eu", "https://mail.example.com/send?region=eu",
+     "u:p?api_key=Q1"),
+    ("https://mail.example.com/send?token=T&sig=S&X-Amz-Signature=A&apiKey=K&design=d",
+     "https://mail.example.com/send?design=d", "?token=T&sig=S&X-Amz-Signature=A&apiKey=K"),
+    ("https://mail.example.com/send?client_secret=C&password=P&page=2",
+     "https://mail.example.com/send?page=2", "?client_secret=C&password=P"),
+    ("https://mail.example.com/send", "https://mail.example.com/send", ""),
+])
+def test_http_url_keeps_credential_parameters_apart(url, kept, secret):
+    assert validation.http_url(url) == (kept, secret)

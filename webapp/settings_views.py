@@ -11,6 +11,7 @@ from . import explain, outbox, rules, test_status
 from .current import delivery_options, store
 from .fields import fill
 from .forms import SettingsForm
+from .mail.web import display_url
 from .limits import mail_limit, mail_limit_when
 from .model import MailSettings
 from .slot_texts import port_note, test_status_text, tls_warning
@@ -108,7 +109,9 @@ def update():
 
 def test_message_text(settings: MailSettings) -> tuple[str, str]:
     if settings.protocol == "HTTP":
-        route = settings.http_url
+        # Without the query: a parameter that is not a credential may still
+        # be something only the sender should know.
+        route = display_url(settings.http_url)
     else:
         route = fill(_l("%(host)s, port %(port)s"), host=settings.smtp_host, port=settings.smtp_port)
     subject = _("Sendwell test email")

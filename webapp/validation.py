@@ -10,6 +10,7 @@ import idna
 from email_validator import EmailNotValidError, validate_email
 
 # The sender's own reading of a URL, so the form never saves one it would refuse.
+from .mail.http import secret_of
 from .mail.web import BadUrl, parse_url
 
 
@@ -102,8 +103,10 @@ def port(value: str) -> int:
 def http_url(value: str) -> tuple[str, str]:
     """An absolute https:// URL (http:// only to a loopback host).
 
-    Returns (the URL without credentials, the credentials "user:password" or "").
-    The credentials are a secret: they are stored encrypted and never shown.
+    Returns (the URL without credentials, its credentials or ""): the
+    user-info ("user:password") and the parameters that look like credentials
+    (api_key=..., token=...; see mail.http.secret_of). They are a secret:
+    stored encrypted and never shown.
     """
     value = value.strip()
     if not value:
@@ -117,4 +120,4 @@ def http_url(value: str) -> tuple[str, str]:
         raise Invalid("url_not_https" if refused.reason == "not_https" else "url_invalid") from None
     if url.fragment:
         raise Invalid("url_invalid")
-    return url.without_userinfo, url.userinfo or ""
+    return url.without_secrets, secret_of(url)

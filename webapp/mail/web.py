@@ -10,12 +10,14 @@ can fetching autoconfig files or calling a token endpoint.
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 from contextlib import ExitStack, contextmanager
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping, NoReturn
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, unquote_plus, urlsplit, urlunsplit
 
 import idna
 import requests
@@ -72,6 +74,16 @@ class Url:
         """The URL as written, less the user-info, host in lower case."""
         return urlunsplit((self.scheme, self.netloc.lower(), self.path, self.query, self.fragment))
 
+    @property
+    def without_secrets(self) -> str:
+        """The URL as written, less the user-info and the credential parameters."""
+        return urlunsplit((self.scheme, self.netloc.lower(), self.path,
+                           split_query(self.query)[0], self.fragment))
+
+    def with_query(self, extra: str) -> "Url":
+        """This URL with the parameters `extra` (as written) added to its query."""
+        return dataclasses.replace(self, query=join_query(self.query, extra))
+
     def _ascii_netloc(self) -> str:
         netloc = f"[{self.host}]" if ":" in self.host else self.host
         return netloc if self.explicit_port is None else f"{netloc}:{self.explicit_port}"
@@ -105,6 +117,38 @@ def parse_url(url: str) -> Url:
                userinfo if at else None)
 
 
+# Words that make a query parameter a credential (?api_key=, ?access_token=,
+# ?sig=, X-Amz-Signature=...): it is a secret like the user-info.
+_CREDENTIAL_WORDS = {"key", "apikey", "token", "secret", "password", "passwd", "pwd", "pass",
+                     "signature", "sig", "auth", "credential", "credentials"}
+_CREDENTIAL_ENDINGS = ("key", "token", "secret", "password", "signature")
+
+
+def is_credential_parameter(name: str) -> bool:
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", unquote_plus(name))  # apiKey -> api_Key
+    words = re.findall(r"[a-z0-9]+", name.lower())
+    return any(word in _CREDENTIAL_WORDS or word.endswith(_CREDENTIAL_ENDINGS) for word in words)
+
+
+def split_query(query: str) -> tuple[str, str]:
+    """A query string as (its public parameters, its credential parameters),
+    each as written, joined by "&"."""
+    public, secret = [], []
+    for part in query.split("&"):
+        if part:
+            (secret if is_credential_parameter(part.partition("=")[0]) else public).append(part)
+    return "&".join(public), "&".join(secret)
+
+
+def join_query(*queries: str) -> str:
+    return "&".join(query for query in queries if query)
+
+
+def query_values(query: str) -> list[str]:
+    """The values in a query string, decoded (to scrub them from replies)."""
+    return [unquote_plus(part.partition("=")[2]) for part in query.split("&") if "=" in part]
+
+
 def credentials(userinfo: str | None) -> tuple[str | None, str | None]:
     """The username and password in a URL's user-info ("user:password",
     percent-encoded); None for what is not there."""
@@ -112,6 +156,14 @@ def credentials(userinfo: str | None) -> tuple[str | None, str | None]:
         return None, None
     username, colon, password = userinfo.partition(":")
     return unquote(username), unquote(password) if colon else None
+
+
+def display_url(url: str) -> str:
+    """A URL as we show it: no user-info, no query (see Url.display_url)."""
+    try:
+        return parse_url(url).display_url
+    except BadUrl:
+        return without_userinfo(url.partition("?")[0]) or ""
 
 
 def without_userinfo(location: str | None) -> str | None:
