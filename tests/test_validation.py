@@ -58,7 +58,7 @@ def test_port_refuses(value, code):
 @pytest.mark.parametrize("value, expected", [
     ("name@example.com", "name@example.com"),
     (" name@example.com ", "name@example.com"),
-    ("jože@pošta.si", "jože@pošta.si"),
+    ("joze@pošta.si", "joze@pošta.si"),
 ])
 def test_address_accepts_one_address(value, expected):
     assert validation.address(value) == expected
@@ -77,6 +77,11 @@ def test_address_accepts_one_address(value, expected):
     ("a@example.com\x00", "header_unsafe"),
     ("a@example.com\u2028b@example.com", "header_unsafe"),
     ("a@example.com> RCPT TO:<b@example.com", "address_multiple"),
+    # What the message builder refuses (issue 12, item 7).
+    ("ñ@example.com", "address_not_ascii"),
+    ("jože@pošta.si", "address_not_ascii"),
+    ("=?utf-8?b?w7E=?=@example.com", "address_invalid"),
+    ("=?utf-8?q?a=0Db?=@example.com", "address_invalid"),
 ])
 def test_address_refuses(value, code):
     assert code_of(validation.address, value) == code
@@ -145,3 +150,22 @@ def test_the_saved_url_and_secret_go_where_the_typed_url_points(value):
 ])
 def test_http_url_keeps_credential_parameters_apart(url, kept, secret):
     assert validation.http_url(url) == (kept, secret)
+
+
+@pytest.mark.parametrize("value", ["Invoice \x9b", "\x80", "a\x85b", "Rechnung \x9f 7"])
+def test_header_safe_refuses_c1_controls_as_the_message_builder_does(value):
+    from webapp.mail.message import build_message
+
+    with pytest.raises(ValueError):
+        build_message(from_address="a@example.com", to=["b@example.com"], subject=value, body="x")
+    with pytest.raises(Invalid) as refused:
+        validation.header_safe(value)
+    assert refused.value.code == "header_unsafe"
+
+
+def test_what_address_accepts_the_message_builder_accepts():
+    from webapp.mail.message import build_message
+
+    for value in ["name@example.com", "joze@pošta.si", "o'brien+tag@example.com", "a.b-c_d@xn--bcher-kva.example"]:
+        address = validation.address(value)
+        build_message(from_address=address, to=[address], reply_to=address, subject="s", body="b")

@@ -13,7 +13,7 @@ from .current import delivery_options, store
 from .fields import fill
 from .forms import message as field_message
 from .limits import mail_limit
-from .mail.message import safe_filename
+from .mail.message import Unusable, safe_filename
 from .storage import SendRecord
 
 bp = Blueprint("documents", __name__, url_prefix="/<lang>/documents")
@@ -40,6 +40,8 @@ DOCUMENT_MESSAGES = {
     "too_large": _l("This file is larger than %(size)s. Choose a smaller file."),
     "empty_file": _l("Choose the PDF document to send."),
     "control": _l("Control characters are not allowed here."),
+    "settings_unusable": _l("The sender or reply address in the saved email settings cannot be "
+                            "used in an email. Correct it in the email settings and save them."),
     "secret_lost": _l("The saved password can no longer be used. Enter it again in the email "
                       "settings and save them."),
 }
@@ -174,9 +176,18 @@ def send_document(form: DocumentForm):
     if settings.credential_kind == "password" and not secret:
         form.add_error(form.document, "secret_lost")
         return explain.Report(invalid=True)
-    message = outbox.compose(settings, to=form.recipient_list, subject=form.subject.data,
-                             body=form.message.data,
-                             attachments=[(form.filename, form.pdf, "application/pdf")])
+    try:
+        message = outbox.compose(settings, to=form.recipient_list, subject=form.subject.data,
+                                 body=form.message.data,
+                                 attachments=[(form.filename, form.pdf, "application/pdf")])
+    except Unusable as refused:
+        # Settings saved by an earlier version may hold what the builder refuses.
+        field = {"to": form.recipients, "subject": form.subject}.get(refused.part)
+        if field is not None:
+            form.add_error(field, "not_sendable")
+        else:
+            form.add_error(form.document, "settings_unusable")
+        return explain.Report(invalid=True)
     options = delivery_options()
     result = outbox.send(settings, secret, message, to=form.recipient_list, options=options)
     diagnosis = result.diagnosis

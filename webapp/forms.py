@@ -6,12 +6,17 @@ from wtforms.fields.choices import SelectChoice
 
 from . import rules, validation
 from .fields import LABELS, SECURITY_LABELS, fill
-from .model import SECURITY_MODES, MailSettings
+from .model import SECURITY_MODES, MailSettings, looks_like_address
 
 MESSAGES = {
     "required": _l("Fill in this field."),
     "address_invalid": _l("Enter one email address, like name@example.com."),
     "address_multiple": _l("Enter only one email address here."),
+    "address_not_ascii": _l("Sendwell can only use addresses whose part before the @ is written "
+                            "in Latin letters without accents, digits and . _ - +. Use another "
+                            "address of this mailbox."),
+    "not_sendable": _l("Sendwell cannot put this into an email. Check it for unusual "
+                       "characters."),
     "header_unsafe": _l("Line breaks and control characters are not allowed here."),
     "host_invalid": _l("Enter a server name such as smtp.example.com, or an IP address."),
     "host_has_port": _l("Enter the port in the %(smtp_port)s field, not here."),
@@ -35,7 +40,11 @@ def message(code: str, **facts) -> str:
 
 
 def _username(value: str) -> str:
-    return validation.header_safe(value).strip()
+    username = validation.header_safe(value).strip()
+    if looks_like_address(username):
+        # Then it is the sender too, and must suit the message builder.
+        validation.message_ready_address(username)
+    return username
 
 
 def _security_choice(value: str) -> str:
@@ -131,6 +140,18 @@ class SettingsForm(FlaskForm):
             return False
         self.settings = MailSettings.from_dict(cleaned)
         return True
+
+    def refuse_for_the_message(self, part: str) -> None:
+        """Mark the field behind `part` of a message the builder refused
+        ("from_address", "reply_to", "to": see mail.message.Unusable)."""
+        settings = self.settings
+        http = settings.protocol == "HTTP"
+        sender = ("http_reply_to" if http else
+                  "username" if looks_like_address(settings.username) else "from_address")
+        name = {"reply_to": "http_reply_to" if http else "reply_to_address",
+                "to": "test_recipient" if (self.test_recipient.data or "").strip() else sender,
+                }.get(part, sender)
+        self[name].errors.append(message("not_sendable"))
 
     def require_secret(self, saved_secret_for, has_saved_secret: bool) -> str | None:
         """The secret to use: the typed one, else the saved one for this same destination.

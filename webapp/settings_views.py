@@ -11,6 +11,7 @@ from . import explain, outbox, rules, test_status
 from .current import delivery_options, store
 from .fields import fill
 from .forms import SettingsForm
+from .mail.message import Unusable
 from .mail.web import display_url
 from .limits import mail_limit, mail_limit_when
 from .model import MailSettings
@@ -137,7 +138,12 @@ def run_test(form: SettingsForm, saved) -> tuple[explain.Report, TestStatus]:
     settings = form.settings
     recipient = (form.test_recipient.data or "").strip() or settings.sender
     subject, body = test_message_text(settings)
-    message = outbox.compose(settings, to=[recipient], subject=subject, body=body)
+    try:
+        message = outbox.compose(settings, to=[recipient], subject=subject, body=body)
+    except Unusable as refused:
+        # The checks of validation.py should have said so; never a 500 if not.
+        form.refuse_for_the_message(refused.part)
+        return explain.Report(invalid=True), status_of(form, secret)
     options = delivery_options()
     result = outbox.send(settings, secret, message, to=[recipient], options=options)
     status = test_status.record(settings, secret, form.typed_secret, result.ok)

@@ -34,6 +34,7 @@ MAX_URL = 2048
 def header_safe(value: str, max_length: int = MAX_TEXT) -> str:
     if _HEADER_BREAKERS.search(value) or _CONTROL.search(value):
         raise Invalid("header_unsafe")
+    no_c1_controls(value)
     if len(value) > max_length:
         raise Invalid("too_long", max=max_length)
     return value
@@ -57,9 +58,10 @@ def address(value: str) -> str:
     if re.search(r"[,;<>\s]", value) or value.count("@") > 1:
         raise Invalid("address_multiple" if re.search(r"[,;]|@.*@", value) else "address_invalid")
     try:
-        return validate_email(value, check_deliverability=False).normalized
+        normalized = validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError:
         raise Invalid("address_invalid") from None
+    return message_ready_address(normalized)
 
 
 def host(value: str) -> str:
@@ -121,3 +123,39 @@ def http_url(value: str) -> tuple[str, str]:
     if url.fragment:
         raise Invalid("url_invalid")
     return url.without_secrets, secret_of(url)
+
+
+# -- what the message builder (mail/message.py) refuses, refused where it is typed ----------
+# An address or text the form accepted but the builder refused used to give a
+# 500 on every later test and send (issue 12, item 7).
+
+_C1_CONTROLS = re.compile(r"[\x80-\x9f]")
+_ENCODED_WORD = re.compile(r"=\?.*\?=")
+
+
+def no_c1_controls(value: str) -> str:
+    """C1 control characters (U+0080-U+009F): the builder refuses them in headers."""
+    if _C1_CONTROLS.search(value):
+        raise Invalid("header_unsafe")
+    return value
+
+
+def ascii_local_part(address: str) -> str:
+    """The part before the @ in ASCII. Another would need SMTPUTF8 from every
+    server on the way, and the builder writes 7-bit messages for any server."""
+    if not address.rpartition("@")[0].isascii():
+        raise Invalid("address_not_ascii")
+    return address
+
+
+def no_encoded_word(address: str) -> str:
+    """No RFC 2047 encoded word (=?utf-8?b?...?=) in the part before the @:
+    allowed in a name, never in an address."""
+    if _ENCODED_WORD.search(address.rpartition("@")[0]):
+        raise Invalid("address_invalid")
+    return address
+
+
+def message_ready_address(address: str) -> str:
+    """An address email-validator accepted, as the message builder takes it."""
+    return no_encoded_word(ascii_local_part(no_c1_controls(address)))
