@@ -169,3 +169,21 @@ def test_what_address_accepts_the_message_builder_accepts():
     for value in ["name@example.com", "joze@pošta.si", "o'brien+tag@example.com", "a.b-c_d@xn--bcher-kva.example"]:
         address = validation.address(value)
         build_message(from_address=address, to=[address], reply_to=address, subject="s", body="b")
+
+
+@pytest.mark.parametrize("value", ["²", "¹²", "５８７", "٥٨٧", "58７", "+587", "587.0"])
+def test_port_takes_ascii_digits_only(value):
+    with pytest.raises(Invalid) as refused:
+        validation.port(value)
+    assert refused.value.code == "port_invalid"
+
+
+@pytest.mark.parametrize("path", ["/en/settings/fields", "/en/settings/test", "/en/settings"])
+@pytest.mark.parametrize("port", ["²", "¹²", "５８７"])
+def test_a_port_in_unicode_digits_is_a_field_error(auth_client, path, port):
+    from helpers import post
+
+    response = post(auth_client, path, {"protocol": "SMTP", "smtp_host": "127.0.0.1",
+                                        "smtp_port": port, "from_address": "a@example.com",
+                                        "action": "update"})
+    assert response.status_code in (200, 422)

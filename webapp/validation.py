@@ -31,6 +31,11 @@ MAX_TEXT = 320
 MAX_URL = 2048
 
 
+def ascii_digits(value: str) -> bool:
+    """Only 0-9: str.isdigit() also takes "²" and "٣", which int() refuses or reads."""
+    return re.fullmatch(r"[0-9]+", value) is not None
+
+
 def header_safe(value: str, max_length: int = MAX_TEXT) -> str:
     if _HEADER_BREAKERS.search(value) or _CONTROL.search(value):
         raise Invalid("header_unsafe")
@@ -79,7 +84,7 @@ def host(value: str) -> str:
         pass
     if ":" in value:
         name, _, port = value.rpartition(":")
-        raise Invalid("host_has_port" if port.isdigit() and name else "host_invalid")
+        raise Invalid("host_has_port" if ascii_digits(port) and name else "host_invalid")
     name = value.rstrip(".")
     try:
         ascii_name = idna.encode(name, uts46=True).decode("ascii").lower()
@@ -97,7 +102,7 @@ def port(value: str) -> int:
     value = (value or "").strip()
     if not value:
         raise Invalid("required")
-    if not value.isdigit() or not 1 <= int(value) <= 65535:
+    if not ascii_digits(value) or not 1 <= int(value) <= 65535:
         raise Invalid("port_invalid")
     return int(value)
 

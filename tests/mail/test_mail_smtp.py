@@ -540,3 +540,12 @@ def test_plain_text_injected_after_starttls_stops_before_auth(fault_server, faul
     assert not result.ok
     assert (result.diagnosis.code, result.diagnosis.step) == ("starttls_injection", "starttls")
     assert not any(command.upper().startswith("AUTH") for command in server.commands)
+
+
+def test_a_size_in_unicode_digits_is_no_size_and_no_error(fault_server, fault_scripts):
+    # smtplib reads EHLO as Latin-1: the byte B2 is "²", which str.isdigit() takes.
+    server = fault_server(fault_scripts.smtp(replies={
+        "EHLO": [b"250-fault.test\r\n", b"250 SIZE \xb2\r\n"]}))
+    result = deliver(local(server.port, "opportunistic"))
+    assert result.ok, result.diagnosis
+    assert "max_size" not in step(result, "ehlo").detail

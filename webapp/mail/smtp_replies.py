@@ -106,7 +106,8 @@ def is_smtp_line(line: bytes) -> bool:
 
 def advertised_size(value: str | None) -> int | None:
     """The SIZE limit from EHLO; 0 or missing means no stated limit."""
-    if value and value.strip().isdigit():
+    # ASCII digits only: a server's "SIZE ²" passes str.isdigit() and fails int().
+    if value and re.fullmatch(r"[0-9]{1,20}", value.strip()):
         return int(value.strip()) or None
     return None
 
