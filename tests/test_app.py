@@ -234,6 +234,31 @@ def test_static_files_are_versioned_and_cached_for_long(client):
     assert "no-store" in client.get("/en/guide").headers["Cache-Control"]
 
 
+def test_rotate_key_while_sendwell_runs_keeps_every_password(app, auth_client, store):
+    import subprocess
+    import sys
+
+    form = {"csrf_token": auth_client.csrf_token, "protocol": "SMTP",
+            "smtp_host": "smtp.example.com", "smtp_port": "587", "username": "a@example.com",
+            "password": "before-rotation", "action": "update"}
+    auth_client.post("/en/settings", data=form)
+    destination = store.saved().settings.destination
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    rotated = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "flask"), "--app", "webapp", "rotate-key"],
+        cwd=root, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "SENDWELL_INSTANCE_PATH": app.instance_path})
+    assert "Re-encrypted 1 stored secret(s)" in rotated.stdout, rotated.stderr
+    # The running app still opens the password, and one saved now survives a restart.
+    assert store.secret_for(destination) == "before-rotation"
+    page = auth_client.get("/en/settings").get_data(as_text=True)
+    assert "Saved: leave blank to keep it" in page
+    auth_client.post("/en/settings", data={**form, "password": "after-rotation"})
+    from webapp import create_app
+    restarted = create_app({"TESTING": True, "INSTANCE_PATH": app.instance_path, "SECRET_KEY": "x"})
+    assert restarted.extensions["store"].secret_for(destination) == "after-rotation"
+
+
 def test_rotate_key_command_replaces_the_key_file(app, auth_client, store):
     auth_client.post("/en/settings", data={
         "csrf_token": auth_client.csrf_token, "protocol": "SMTP", "smtp_host": "smtp.example.com",

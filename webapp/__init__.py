@@ -52,13 +52,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = storage.load_or_create_key(
             os.path.join(app.instance_path, storage.SECRET_KEY_FILE)).decode()
     if app.config.get("FERNET_KEY"):
-        keys = storage.keys_from_setting(app.config["FERNET_KEY"])
+        keys = storage.keyring(storage.keys_from_setting(app.config["FERNET_KEY"]))
     else:
-        keys = storage.fernet_keys(os.path.join(app.instance_path, storage.KEY_FILE))
+        key_file = os.path.join(app.instance_path, storage.KEY_FILE)
+        storage.fernet_keys(key_file)  # made on first start
+        keys = storage.KeyFile(key_file)  # read again when rotate-key changes it
     database = app.config["DATABASE"]
     if not os.path.isabs(database):
         database = os.path.join(app.instance_path, database)
-    app.extensions["store"] = storage.Store(database, storage.keyring(keys))
+    app.extensions["store"] = storage.Store(database, keys)
     app.extensions["store"].init()
 
     from . import auth, commands, documents, guide, layout, limits, settings_views

@@ -15,20 +15,20 @@ from cryptography.fernet import MultiFernet
 from ..model import MailSettings
 from .admin import Admin
 from .db import Database
-from .keys import (KEY_FILE, SECRET_KEY_FILE, fernet_keys, keyring, keys_from_setting,
+from .keys import (KEY_FILE, SECRET_KEY_FILE, KeyFile, fernet_keys, keyring, keys_from_setting,
                    load_or_create_key, read_keys, rotate_key_file, write_keys)
 from .mail_settings import MailSettingsStore, SavedSettings
 from .runs import TestRun, TestRuns
 from .send_log import SendLog, SendRecord
 from .sessions import Sessions
 
-__all__ = ["Store", "SavedSettings", "SendRecord", "TestRun", "KEY_FILE", "SECRET_KEY_FILE",
+__all__ = ["Store", "SavedSettings", "SendRecord", "TestRun", "KEY_FILE", "SECRET_KEY_FILE", "KeyFile",
            "fernet_keys", "keyring", "keys_from_setting", "load_or_create_key", "read_keys",
            "rotate_key_file", "write_keys"]
 
 
 class Store:
-    def __init__(self, path: str, keys: MultiFernet):
+    def __init__(self, path: str, keys: MultiFernet | KeyFile):
         self._db = Database(path)
         self._settings = MailSettingsStore(self._db, keys)
         self._test_runs = TestRuns(self._db)
@@ -66,6 +66,9 @@ class Store:
 
     def reencrypt(self, keys: MultiFernet) -> int:
         return self._settings.reencrypt(keys)
+
+    def retire_keys(self, keys: MultiFernet, retire) -> bool:
+        return self._settings.retire_keys(keys, retire)
 
     # -- tests of settings (runs.py) -------------------------------------------
 
