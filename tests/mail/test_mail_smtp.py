@@ -549,3 +549,51 @@ def test_a_size_in_unicode_digits_is_no_size_and_no_error(fault_server, fault_sc
     result = deliver(local(server.port, "opportunistic"))
     assert result.ok, result.diagnosis
     assert "max_size" not in step(result, "ehlo").detail
+
+
+# --- no password in plain text to a public address (issue 12, item 10) -----------
+
+@pytest.fixture
+def loopback_counts_as_public(monkeypatch):
+    """Every test server is on loopback; a public address cannot be reached
+    here, so the one question asked of the address is answered for one."""
+    from webapp.mail import net
+
+    monkeypatch.setattr(net, "is_local_network_address", lambda address: False)
+
+
+@pytest.mark.parametrize("ehlo, replies, offered", [
+    (NO_STARTTLS, {}, False),                                             # not offered or stripped
+    (WITH_STARTTLS, {"STARTTLS": "454 4.7.0 TLS not available"}, True),  # refused
+])
+@pytest.mark.parametrize("mechanisms", ["AUTH PLAIN LOGIN", "AUTH CRAM-MD5"])
+def test_no_password_goes_unencrypted_to_a_public_address(
+        fault_server, fault_scripts, with_login, smtp_credentials, loopback_counts_as_public,
+        ehlo, replies, offered, mechanisms):
+    ehlo = tuple(mechanisms if line.startswith("AUTH") else line for line in ehlo)
+    server = fault_server(fault_scripts.smtp(ehlo=ehlo, replies=replies))
+    result = deliver(with_login(server.port, "opportunistic"))
+    diagnosis = assert_failed(result, "unencrypted_login", "login")
+    assert diagnosis.facts["starttls_offered"] is offered
+    assert not any(command.upper().startswith(("AUTH", "MAIL")) for command in server.commands)
+    assert_no_secret(smtp_credentials, result)
+
+
+def test_a_relay_without_login_still_sends_unencrypted_to_a_public_address(
+        fault_server, fault_scripts, loopback_counts_as_public):
+    server = fault_server(fault_scripts.smtp(ehlo=NO_STARTTLS))
+    assert deliver(local(server.port, "opportunistic")).ok
+    assert len(server.messages) == 1
+
+
+def test_a_password_goes_unencrypted_only_on_this_computer_or_a_private_network(
+        fault_server, fault_scripts, with_login):
+    from webapp.mail import net
+
+    server = fault_server(fault_scripts.smtp(ehlo=NO_STARTTLS))
+    assert deliver(with_login(server.port, "opportunistic")).ok
+    assert any(command.upper().startswith("AUTH") for command in server.commands)
+    assert all(net.is_local_network_address(address)
+               for address in ("127.0.0.1", "::1", "10.1.2.3", "192.168.1.20", "fd00::5"))
+    assert not any(net.is_local_network_address(address)
+                   for address in ("8.8.8.8", "2a00:1450::1"))

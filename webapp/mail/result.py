@@ -35,6 +35,7 @@ CODES: tuple[str, ...] = (
     "starttls_not_offered",    # STARTTLS required but not advertised; stopped before AUTH
     "starttls_refused",        # the server answered STARTTLS with an error
     "starttls_injection",      # plain text followed the STARTTLS reply: tampering; stopped before TLS
+    "unencrypted_login",       # the connection to a public address is not encrypted; stopped before AUTH
     "auth_not_offered",        # a username is set but no usable AUTH mechanism is advertised
     "login_refused",           # the server rejected the username/password
     "smtp_auth_disabled",      # Microsoft 365: SMTP AUTH is disabled for the mailbox/tenant (5.7.139)

@@ -260,6 +260,11 @@ class _Session:
     def _login(self) -> None:
         client = self.client
         with self._step("login") as step:
+            if not self.encrypted and not net.is_local_network_address(self.address[1][0]):
+                # STARTTLS not offered, refused or stripped by someone on the
+                # way: the password (or a token) would cross strangers'
+                # networks readable. CRAM-MD5 too can be stripped.
+                step.fail("unencrypted_login", facts={"starttls_offered": client.has_extn("starttls")})
             if not client.has_extn("auth"):
                 step.fail("auth_not_offered", facts={"encrypted": self.encrypted})
             advertised = client.esmtp_features["auth"].upper().split()
