@@ -194,6 +194,53 @@ def test_password_sign_in_is_rate_limited(app, store):
     assert codes[-1] == 429
 
 
+def test_only_the_configured_host_names_are_answered(app, client, store):
+    app.test_cli_runner().invoke(args=["set-password"], input="s3cure-admin\ns3cure-admin\n")
+    for host in ("localhost", "127.0.0.1", "127.0.0.1:5000", "LOCALHOST:8000"):
+        assert client.get("/en/signin", headers={"Host": host}).status_code == 200, host
+    html = client.get("/en/signin").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    for host in ("attacker.example", "attacker.example:5000", "127.0.0.1.attacker.example",
+                 "localhost.attacker.example", "[::2]"):
+        assert client.get("/en/signin", headers={"Host": host}).status_code == 400, host
+        guess = client.post("/en/signin", headers={"Host": host},
+                            data={"csrf_token": token, "password": "s3cure-admin"})
+        assert guess.status_code == 400 and "Set-Cookie" not in guess.headers
+    assert client.get("/en/settings").status_code == 302  # no guess signed in
+
+
+def test_a_deployment_adds_its_own_host_names(tmp_path):
+    from webapp import create_app
+
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k",
+                      "HOST": "::1", "ALLOWED_HOSTS": "mail.example.org, .sendwell.example"})
+    client = app.test_client()
+    for host, code in (("mail.example.org", 200), ("[::1]:5000", 200), ("a.sendwell.example", 200),
+                       ("localhost", 200), ("example.org", 400), ("[::2]:5000", 400)):
+        assert client.get("/en/guide", headers={"Host": host}).status_code == code, host
+
+
+def test_behind_a_trusted_proxy_the_sign_in_limit_counts_each_real_client(tmp_path):
+    from webapp import create_app
+
+    def sign_in_attempts(app, forwarded_for):
+        client = app.test_client()
+        html = client.get("/en/signin").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+        return [client.post("/en/signin", headers={"X-Forwarded-For": forwarded_for},
+                            data={"csrf_token": token, "password": "guess"}).status_code
+                for _ in range(3)]
+
+    for proxies, isolated in ((1, True), (0, False)):
+        app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / str(proxies)),
+                          "SECRET_KEY": "k", "TRUSTED_PROXIES": proxies,
+                          "RATELIMIT_SIGNIN": "2 per minute"})
+        app.test_cli_runner().invoke(args=["set-password"], input="s3cure-admin\ns3cure-admin\n")
+        assert sign_in_attempts(app, "198.51.100.7")[-1] == 429  # the attacker uses up its own
+        admin = sign_in_attempts(app, "203.0.113.50")
+        assert (admin[0] == 401) is isolated, (proxies, admin)
+
+
 # -- 7. private destinations ---------------------------------------------------------------
 
 def test_private_destinations_can_be_forbidden_by_the_server_setting(auth_client, app,

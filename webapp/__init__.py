@@ -63,8 +63,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["store"] = storage.Store(database, keys)
     app.extensions["store"].init()
 
-    from . import auth, commands, documents, guide, layout, limits, settings_views
+    from . import (auth, commands, documents, guide, layout, limits, request_origin,
+                   settings_views)
 
+    request_origin.init_app(app)  # first: a request for another host goes no further
     i18n.init_app(app)
     commands.init_app(app)
     auth.init_app(app)  # before CSRF: a signed-out visitor is sent to sign in first

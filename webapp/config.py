@@ -9,6 +9,14 @@ DEFAULTS = {
     # instance folder is used (created on first start).
     "FERNET_KEY": None,
     "SECRET_KEY": None,
+    # Where `make run` listens (gunicorn.conf.py reads SENDWELL_HOST too).
+    "HOST": "127.0.0.1",
+    # Host names this installation answers to besides HOST, localhost and
+    # 127.0.0.1, comma-separated: the public name behind a reverse proxy.
+    "ALLOWED_HOSTS": "",
+    # How many reverse proxies stand in front (0: none). Only then are their
+    # X-Forwarded-For/-Proto/-Host headers believed (request_origin.py).
+    "TRUSTED_PROXIES": 0,
     # Whole-test deadline in seconds, on top of each step's own timeout.
     "MAIL_DEADLINE": 15.0,
     # Shared deployments set this to false so nobody can aim the test at the
