@@ -45,6 +45,33 @@ def test_password_stays_out_of_logs_at_debug_level_and_out_of_output(
         assert form not in seen
 
 
+def test_a_server_echoing_the_password_in_disguise_leaves_it_out_of_history(
+        auth_client, store, fault_server, fault_scripts):
+    password = "Echo-Pw-4455xyz"
+    raw = password.encode()
+    echoes = [password.upper(), raw.hex(), password[::-1], " ".join(password),
+              base64.b64encode(b"x" + raw).decode(), password.replace("-", "%2D")]
+    server = fault_server(fault_scripts.smtp(end_of_data="554 5.6.0 Rejected: " + " / ".join(echoes)))
+    form = {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
+            "smtp_security": "opportunistic", "username": "sender@example.com",
+            "password": password, "action": "update"}
+    assert post(auth_client, "/en/settings", form, {}).status_code == 302
+    import io
+    pdf = b"%PDF-1.4\n" + b"0" * 100 + b"\n%%EOF\n"
+    sent = auth_client.post("/en/documents", headers=HX, content_type="multipart/form-data", data={
+        "csrf_token": auth_client.csrf_token, "recipients": "client@example.com",
+        "subject": "Invoice", "message": "Attached.", "document": (io.BytesIO(pdf), "a.pdf")})
+    [record] = store.sends()
+    assert record.diagnosis == "message_refused" and record.reply.count("***") == len(echoes)
+    history = auth_client.get("/en/documents/history").get_data(as_text=True)
+    with open(store.path, "rb") as database:
+        stored = database.read()
+    for where in (record.reply, history, sent.get_data(as_text=True)):
+        for part in (password[2:10], raw.hex()[4:20], password[::-1][2:10]):
+            assert part.lower() not in where.lower(), (part, where[:300])
+    assert raw.hex().encode() not in stored and password.upper().encode() not in stored
+
+
 # -- 2. the saved password never goes to a changed destination -------------------------
 
 def test_changed_http_url_never_receives_the_saved_credentials(auth_client, http_server, store):

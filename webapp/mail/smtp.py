@@ -134,7 +134,9 @@ class _Session:
 
     def _reply(self, code: int, reply: bytes | str | None) -> str | None:
         text = self.attempt.text(reply)
-        return f"{code} {text}".strip() if code and code > 0 else text
+        if not code or code < 0:
+            return text
+        return f"{code} {text}" if text else str(code)
 
     def _implicit_tls(self) -> None:
         with self._step("tls") as step:
@@ -278,9 +280,11 @@ class _Session:
                 code, reply = client.authenticate(mechanism, self.dest.username, self.dest.password)
             except smtplib.SMTPAuthenticationError as exc:
                 code, reply = exc.smtp_code, exc.smtp_error
-                step.reply = self._reply(code, reply)
-                self._expect(step, code, reply)
-            step.reply = self._reply(code, reply)
+                # The server's words after AUTH are the likeliest to echo the
+                # password in some disguise: only the codes are kept.
+                step.reply = self._reply(code, smtp_replies.enhanced_status(self.attempt.text(reply)))
+                self._expect(step, code, reply, words_kept=False)
+            step.reply = self._reply(code, smtp_replies.enhanced_status(self.attempt.text(reply)))
 
     def _mail_from(self, envelope_from: str, envelope_to: list[str], data: bytes) -> None:
         client = self.client
@@ -342,12 +346,17 @@ class _Session:
     # --- diagnosis helpers --------------------------------------------------
 
     def _expect(self, step: StepRecord, code: int, reply, facts: dict | None = None,
-                size: int | None = None) -> None:
+                size: int | None = None, words_kept: bool = True) -> None:
         """Fail ``step`` unless the reply is one it hopes for; ``facts`` go
-        with the diagnosis, ``size`` (of the message) when it is too large."""
-        verdict = smtp_replies.classify(step.name, code, self.attempt.text(reply) or "")
+        with the diagnosis, ``size`` (of the message) when it is too large;
+        without ``words_kept`` only the enhanced status code of the reply
+        goes with it."""
+        text = self.attempt.text(reply) or ""
+        verdict = smtp_replies.classify(step.name, code, text)
         if verdict is None:
             return
+        if not words_kept:
+            reply = smtp_replies.enhanced_status(text)
         diagnosis, reply_facts = verdict
         if diagnosis == "not_smtp" and code < 0:
             # smtplib read no reply code: the words alone, no facts of the command.

@@ -112,6 +112,15 @@ def advertised_size(value: str | None) -> int | None:
     return None
 
 
+_ENHANCED_STATUS = re.compile(r"(?<![0-9.])([245]\.[0-9]{1,3}\.[0-9]{1,3})(?![0-9.])")
+
+
+def enhanced_status(text: str | None) -> str | None:
+    """The enhanced status code in a reply ("5.7.8", RFC 3463), if any."""
+    match = _ENHANCED_STATUS.search(text or "")
+    return match.group(1) if match else None
+
+
 def parse_queue_id(reply: str | bytes | None) -> str | None:
     """The queue id in a final 250 reply, as the common servers write it."""
     if not reply:
