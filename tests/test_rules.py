@@ -109,3 +109,17 @@ def test_changed_warning_text_counts_as_a_change():
 def test_callers_own_slots_are_roots():
     states = {**rules.slot_states({}), "test_status": "changed"}
     assert rules.changed_slots(states, marker_set(rules.slot_states({}))) == ["test_status"]
+
+
+@pytest.mark.parametrize("raw, port", [("587", 587), (" 465 ", 465), ("065535", 65535), ("0025", 25),
+                                       ("65536", None), ("0", None), ("²", None), ("５８７", None),
+                                       ("", None), (None, None)])
+def test_parse_port_reads_what_validation_accepts(raw, port):
+    from webapp import validation
+
+    assert rules.parse_port(raw) == port
+    try:
+        accepted = validation.port(raw or "")
+    except validation.Invalid:
+        accepted = None
+    assert accepted == port

@@ -39,7 +39,7 @@ SLOT_FIELDS = {
 def parse_port(raw) -> int | None:
     text = str(raw).strip()
     # ASCII digits only, as validation.port: int() also reads "５８７".
-    if not re.fullmatch(r"[0-9]{1,5}", text):
+    if not re.fullmatch(r"[0-9]+", text):
         return None
     port = int(text)
     return port if 1 <= port <= 65535 else None
