@@ -12,8 +12,8 @@ MESSAGES = {
     "required": _l("Fill in this field."),
     "address_invalid": _l("Enter one email address, like name@example.com."),
     "address_multiple": _l("Enter only one email address here."),
-    "address_not_ascii": _l("Sendwell can only use addresses whose part before the @ is written "
-                            "in Latin letters without accents, digits and . _ - +. Use another "
+    "address_not_ascii": _l("Sendwell cannot use addresses with accented letters or letters of "
+                            "other alphabets before the @ (such as ñ, é or я). Use another "
                             "address of this mailbox."),
     "not_sendable": _l("Sendwell cannot put this into an email. Check it for unusual "
                        "characters."),
