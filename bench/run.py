@@ -17,6 +17,9 @@ missed or a figure could not be measured, 0 otherwise.
 4. The settings page's first load in Debian's chromium (Playwright): requests
    and bytes; a repeat visit must fetch no static file again.
 5. The peak RSS (VmHWM) of each worker after the run, against the baseline's.
+6. Detect settings for a domain found only by probing, one of whose ports
+   accepts and never answers (bench/detect_figure.py): the median of 5 must
+   stay under 4 s while Detect's deadline is 10 s.
 
 Sendwell is started the way `make run` does (gunicorn.conf.py: gthread
 workers, loopback), with its own instance folder in a temporary directory,
@@ -49,6 +52,8 @@ from datetime import date
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
+
+from detect_figure import DetectServers, figure_6
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -808,6 +813,8 @@ def run(stack: ExitStack, notes: list[str], warnings: list[str]) -> list[tuple[i
     stack.callback(smtp.stop)
     silent = SilentServer()
     stack.callback(silent.stop)
+    detect_servers = DetectServers(HOST, tls.ca)
+    stack.callback(detect_servers.stop)
     # Both servers get the same environment but for Sendwell's own settings;
     # SENDWELL_WORKERS and SENDWELL_THREADS, if set, tune both alike.
     base_env = {key: value for key, value in os.environ.items()
@@ -841,6 +848,7 @@ def run(stack: ExitStack, notes: list[str], warnings: list[str]) -> list[tuple[i
         "SENDWELL_MAIL_CA_FILE": tls.ca_file,
         # The run sends some 40 tests a minute from one address.
         "SENDWELL_RATELIMIT_MAIL": "100000 per minute",
+        **detect_servers.env,
     }, workdir, workers)
     stack.callback(app.stop)
     app.wait_ready("/en/guide")
@@ -854,6 +862,7 @@ def run(stack: ExitStack, notes: list[str], warnings: list[str]) -> list[tuple[i
     figure(3, lambda: figure_3(app, session, silent))
     figure(4, lambda: figure_4(app))
     figure(5, lambda: figure_5(app, hello_memory))
+    figure(6, lambda: figure_6(app, session, detect_servers, request, Row, BenchError, log))
     if app.process.poll() is not None:
         raise BenchError(f"Sendwell exited during the run:\n{app.log_tail()}")
     return rows

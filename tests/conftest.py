@@ -7,7 +7,7 @@ from helpers import elements
 from webapp import create_app
 
 # Real servers on loopback (SMTP, faulty SMTP, HTTP) and TLS material, for every test.
-pytest_plugins = ["servers"]
+pytest_plugins = ["servers", "dns_server", "autoconfig_server"]
 
 CHROMIUM = "/usr/bin/chromium"
 

@@ -6,6 +6,19 @@ from html.parser import HTMLParser
 
 HX = {"HX-Request": "true"}
 
+# What each language calls a test of the settings. A document that did not go
+# out was not a test, so a failed send must use none of these words. (Italian
+# "prova" and Spanish "prueba" are also the imperative "try", which is right
+# for both: only the nouns and the infinitive count.)
+WORDS_FOR_TEST = {
+    "en": r"\btest",
+    "sl": r"\btest|preizkus|preizkuš",
+    "sw": r"\b(ma)?jaribio\b",
+    "it": r"\btest\b|\b(la|una|della|alla|nella|di) prova\b|\bprove\b",
+    "ja": r"テスト",
+    "es": r"\b(la|una|de|esta|otra|nueva) prueba\b|\bpruebas\b|\bprobar\b",
+}
+
 
 def post(client, path, data, headers=HX):
     """POST a form as the page would, CSRF token included (as htmx unless headers={})."""

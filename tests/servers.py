@@ -3,7 +3,8 @@
 - ``tls_ca``/``ca_file``: a trustme CA that the client trusts (pass
   ``cafile=ca_file``), and ``server_tls``: server-side SSL contexts for a
   valid certificate ('localhost', '127.0.0.1', '::1'), one for another name,
-  one from an untrusted CA, a truly self-signed one and an expired one.
+  one from an untrusted CA, a truly self-signed one and an expired one;
+  ``self_signed_certificate``: self-signed certificate files made to order.
 - ``smtp_server``: starts aiosmtpd Controllers (plain, STARTTLS, implicit
   TLS, AUTH with ``smtp_credentials``) that record what they received.
 - ``fault_server`` + ``fault_scripts``: scripted raw-socket servers that
@@ -57,14 +58,30 @@ def _server_context() -> ssl.SSLContext:
     return ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
 
 
-def _self_signed_context(tmp_dir) -> ssl.SSLContext:
+@dataclass
+class CertificateFiles:
+    """A self-signed certificate and its key as PEM files, and a server
+    context presenting it."""
+    cert_path: str
+    key_path: str
+    context: ssl.SSLContext
+
+
+def _self_signed_files(tmp_dir, names=("localhost", "127.0.0.1"), *, stem="self-signed",
+                       valid_days: float = 30, age_days: float = 1) -> CertificateFiles:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
+    def san(name: str):
+        try:
+            return x509.IPAddress(ipaddress.ip_address(name))
+        except ValueError:
+            return x509.DNSName(name)
+
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
     now = datetime.datetime.now(datetime.timezone.utc)
     certificate = (
         x509.CertificateBuilder()
@@ -72,24 +89,43 @@ def _self_signed_context(tmp_dir) -> ssl.SSLContext:
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.DNSName("localhost"),
-            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-        ]), critical=False)
+        .not_valid_before(now - datetime.timedelta(days=age_days))
+        .not_valid_after(now + datetime.timedelta(days=valid_days))
+        .add_extension(x509.SubjectAlternativeName([san(n) for n in names]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    cert_path = tmp_dir / "self-signed.pem"
-    key_path = tmp_dir / "self-signed.key"
+    cert_path = tmp_dir / f"{stem}.pem"
+    key_path = tmp_dir / f"{stem}.key"
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()))
     context = _server_context()
     context.load_cert_chain(str(cert_path), str(key_path))
-    return context
+    return CertificateFiles(str(cert_path), str(key_path), context)
+
+
+def _self_signed_context(tmp_dir) -> ssl.SSLContext:
+    return _self_signed_files(tmp_dir).context
+
+
+@pytest.fixture
+def self_signed_certificate(tmp_path):
+    """Factory: ``self_signed_certificate(*names, valid_days=30, age_days=1)``
+    writes a new self-signed certificate for ``names`` (default: localhost,
+    127.0.0.1) and its key; returns CertificateFiles. A server switches to
+    another one with ``context.load_cert_chain(other.cert_path, other.key_path)``."""
+    count = 0
+
+    def make(*names: str, valid_days: float = 30, age_days: float = 1) -> CertificateFiles:
+        nonlocal count
+        count += 1
+        return _self_signed_files(tmp_path, names or ("localhost", "127.0.0.1"),
+                                  stem=f"self-signed-{count}", valid_days=valid_days,
+                                  age_days=age_days)
+
+    return make
 
 
 @pytest.fixture(scope="session")
@@ -179,6 +215,7 @@ class RunningSmtp:
     port: int
     handler: RecordingHandler
     controller: Controller
+    auth_attempts: list[str] = field(default_factory=list)  # the mechanism of every AUTH
 
     @property
     def received(self) -> list[ReceivedMail]:
@@ -190,7 +227,8 @@ def smtp_server():
     """Factory: ``smtp_server(**aiosmtpd_kwargs)`` starts an aiosmtpd server
     on 127.0.0.1 (``hostname='::1'`` for IPv6) and returns a RunningSmtp whose
     ``received`` lists the mails it got. ``login=True`` accepts
-    ``smtp_credentials`` only; ``data_reply`` is the final reply to DATA.
+    ``smtp_credentials`` only, and ``auth_attempts`` lists every AUTH it
+    saw; ``data_reply`` is the final reply to DATA.
     Useful aiosmtpd kwargs: ``tls_context=`` + ``require_starttls=True``
     (STARTTLS), ``ssl_context=`` (implicit TLS), ``auth_require_tls=``,
     ``data_size_limit=``."""
@@ -199,15 +237,20 @@ def smtp_server():
     def start(*, hostname: str = "127.0.0.1", login: bool = False,
               data_reply: str = "250 2.0.0 Ok: queued as TESTQ123", **kwargs) -> RunningSmtp:
         handler = RecordingHandler(data_reply)
+        auth_attempts: list[str] = []
         if login:
-            kwargs["authenticator"] = accept_test_login
+            def authenticator(server, session, envelope, mechanism, auth_data):
+                auth_attempts.append(mechanism)
+                return accept_test_login(server, session, envelope, mechanism, auth_data)
+
+            kwargs["authenticator"] = authenticator
         port = free_port(hostname)
         # server_hostname keeps aiosmtpd from calling socket.getfqdn() (DNS).
         controller = Controller(handler, hostname=hostname, port=port,
                                 server_hostname="localhost", ready_timeout=5, **kwargs)
         controller.start()
         running.append(controller)
-        return RunningSmtp(hostname, port, handler, controller)
+        return RunningSmtp(hostname, port, handler, controller, auth_attempts)
 
     yield start
     for controller in running:

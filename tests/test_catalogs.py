@@ -15,12 +15,15 @@ MARKUP = re.compile(r"</?[a-zA-Z][^>]*>")
 
 # Texts that are the same in every language: names and units.
 SAME_EVERYWHERE = {"%(ms)s ms", "%(size)s KB", "%(size)s MB", "SMTP", "HTTP"}
+# A line of Detect's list of what was tried: only punctuation, which Japanese
+# writes full-width.
+TRIED_LINES = {"%(subject)s: %(outcome)s", "%(subject)s: %(outcome)s (%(verdict)s)"}
 # Words a language has borrowed from English and uses as they are.
 SAME_IN = {
-    "it": {"Password", "Email", "Port"},
-    "sw": {"Port", "%(address)s, port %(port)s", "%(host)s, port %(port)s"},
-    "es": set(),
-    "sl": set(),
+    "it": {"Password", "Email", "Port", *TRIED_LINES},
+    "sw": {"Port", "%(address)s, port %(port)s", "%(host)s, port %(port)s", *TRIED_LINES},
+    "es": TRIED_LINES,
+    "sl": TRIED_LINES,
     "ja": set(),
 }
 GLOSSARY = ROOT / "translations" / "GLOSSARY.md"
@@ -168,8 +171,9 @@ def test_the_glossary_terms_are_used(lang):
 def test_product_names_are_kept(lang):
     for message, ids, strings in translations(lang):
         # (A sentence may leave out "Sendwell" as its subject; these it must keep.)
-        for name in ("Gmail", "Yahoo Mail", "Microsoft 365", "smtp.gmail.com",
-                     "smtp.mail.yahoo.com", "smtp.office365.com", "STARTTLS"):
+        for name in ("Gmail", "Yahoo Mail", "Yahoo!メール", "Microsoft 365",
+                     "smtp.gmail.com", "smtp.mail.yahoo.com", "smtp.mail.yahoo.co.jp",
+                     "smtp.office365.com", "STARTTLS"):
             if name in ids[0]:
                 assert all(name in text for text in strings), (lang, name, ids[0])
 
@@ -187,3 +191,16 @@ def test_catalogs_are_up_to_date_with_the_code(tmp_path):
         translated = {ids[0] for message, ids, strings in entries(lang)}
         assert source - translated == set(), f"{lang}: run make i18n (missing entries)"
         assert translated - source == set(), f"{lang}: run make i18n (obsolete entries)"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_translator_notes_come_from_the_source(lang):
+    """Context for translators is a TRANSLATORS: comment in the code (extracted as `#.`),
+    one note for all five catalogs, never a `# ` note in one catalog only."""
+    noted = [ids[0] for message, ids, strings in entries(lang) if message.user_comments]
+    assert noted == []
+    provider_pages = [ids[0] for message, ids, strings in entries(lang)
+                      if "login.yahoo.com" in ids[0] or "admin center" in ids[0]]
+    assert provider_pages and all(
+        message.auto_comments for message, ids, strings in entries(lang)
+        if ids[0] in provider_pages)

@@ -1,15 +1,17 @@
 """Emailing a PDF document with the saved settings, and the history of sends."""
 import base64
+import html as htmlmod
 import email
 import email.policy
 import io
+import re
 from datetime import datetime, timezone
 
 import pytest
 from babel.dates import format_datetime
 from cryptography.fernet import Fernet
 
-from helpers import HX, assert_oob_error, element, text_of
+from helpers import HX, WORDS_FOR_TEST, assert_oob_error, element, text_of
 from webapp import storage
 from webapp.storage import SendRecord
 
@@ -134,9 +136,9 @@ def test_bad_files_are_refused_before_any_connection(auth_client, app, fault_ser
 @pytest.mark.parametrize("fields, field, message", [
     ({"recipients": ""}, "recipients", "Fill in this field."),
     ({"recipients": "a@example.com, not-an-address"}, "recipients",
-     "not-an-address: Enter one email address, like name@example.com."),
+     "not-an-address: An email address needs an @, as in name@example.com."),
     ({"recipients": "a@example.com\r\nRCPT TO:<x@example.com>"}, "recipients",
-     "RCPT TO:<x@example.com>: Enter one email address"),
+     "RCPT TO:<x@example.com>: Enter the address alone"),
     ({"subject": "Hi\r\nBcc: victim@example.com"}, "subject",
      "Line breaks and control characters are not allowed here."),
     ({"subject": ""}, "subject", "Fill in this field."),
@@ -202,3 +204,86 @@ def test_an_upload_far_over_the_limit_is_refused_in_place(auth_client, app, smtp
     plain = send(auth_client, headers={}, pdf=b"%PDF-1.4\n" + b"0" * 50_000 + b"\n%%EOF\n")
     assert plain.status_code == 413 and "This file is larger than 4 KB." in plain.get_data(as_text=True)
     assert server.received == []
+
+
+LANGS = list(WORDS_FOR_TEST)
+WITH_STARTTLS = ("fault.test", "PIPELINING", "STARTTLS", "AUTH PLAIN LOGIN")
+
+
+def bug_in_sendwell(monkeypatch):
+    """An unexpected error in Sendwell's own code after the server accepted the message."""
+    def broken(reply):
+        raise KeyError("a bug")
+    monkeypatch.setattr("webapp.mail.smtp_replies.parse_queue_id", broken)
+
+
+@pytest.mark.parametrize("code, script, security, arrange", [
+    ("internal_error", {}, "opportunistic", bug_in_sendwell),
+    ("temporary_failure", {"replies": {"RCPT": "451 4.3.0 Mailbox busy, come back later"}},
+     "opportunistic", None),
+    ("connection_dropped", {"close_after_354": True}, "opportunistic", None),
+    ("starttls_refused", {"ehlo": WITH_STARTTLS}, "starttls", None),
+    ("message_refused", {"end_of_data": "554 5.7.1 Message rejected as spam"},
+     "opportunistic", None),
+])
+def test_a_failed_send_is_never_called_a_test(auth_client, app, fault_server, fault_scripts,
+                                              store, monkeypatch, code, script, security,
+                                              arrange):
+    app.config["RATELIMIT_MAIL"] = "1000 per minute"
+    server = fault_server(fault_scripts.smtp(**script))
+    auth_client.post("/en/settings", data={
+        "csrf_token": auth_client.csrf_token, "protocol": "SMTP", "smtp_host": "127.0.0.1",
+        "smtp_port": str(server.port), "smtp_security": security,
+        "from_address": "office@example.com", "action": "update"})
+    if arrange:
+        arrange(monkeypatch)
+    for lang in LANGS:
+        html = send(auth_client, lang=lang).get_data(as_text=True)
+        assert store.sends()[0].diagnosis == code, lang
+        # The server's own words (in <code>) are its business, not Sendwell's.
+        result = element(re.sub(r"<code[^>]*>.*?</code>", "", html), "div", role="alert")
+        assert result is not None and "result-failed" in result.attrs["class"], lang
+        # The step, the explanation, the advice and the checklist: all of it.
+        assert len(result.text) > 100, (lang, result.text)
+        found = re.findall(WORDS_FOR_TEST[lang], result.text, re.IGNORECASE)
+        assert found == [], (lang, found, result.text)
+
+
+def message_field(html):
+    """The Message field's text as the browser shows it (and sends it back: CRLF)."""
+    raw = re.search(r'<textarea[^>]*name="message"[^>]*>(.*?)</textarea>', html, re.S).group(1)
+    return htmlmod.unescape(raw.removeprefix("\r\n").removeprefix("\n")).replace("\n", "\r\n")
+
+
+def body_of(mail):
+    message = email.message_from_bytes(mail.content, policy=email.policy.default)
+    return message.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("lang, sent", [
+    ("en", "Hello,\n\nPlease find attached the document Invoice 42.pdf.\n\nKind regards"),
+    ("ja", "お世話になっております。\n\n書類（Invoice 42.pdf）を添付いたしましたので、ご確認ください。"
+           "\n\nよろしくお願いいたします。"),
+    ("sl", "Pozdravljeni,\n\nv prilogi je dokument Invoice 42.pdf.\n\nLep pozdrav"),
+])
+def test_the_suggested_message_is_sent_with_the_files_name(auth_client, smtp_server, server_tls,
+                                                           smtp_credentials, lang, sent):
+    server = smtp_server(tls_context=server_tls.valid, require_starttls=True, login=True)
+    save_smtp(auth_client, server, smtp_credentials)
+    suggested = message_field(auth_client.get(f"/{lang}/documents").get_data(as_text=True))
+    assert suggested.strip() and "Invoice 42.pdf" not in suggested
+    # Left as it is, and left empty: both send the suggestion, naming the file.
+    send(auth_client, lang=lang, message=suggested)
+    send(auth_client, lang=lang, message="")
+    assert [body_of(mail).strip() for mail in server.received] == [sent, sent]
+
+
+def test_an_edited_message_is_sent_as_typed(auth_client, smtp_server, server_tls,
+                                            smtp_credentials):
+    server = smtp_server(tls_context=server_tls.valid, require_starttls=True, login=True)
+    save_smtp(auth_client, server, smtp_credentials)
+    suggested = message_field(auth_client.get("/en/documents").get_data(as_text=True))
+    send(auth_client, message=suggested.replace("Kind regards", "Kind regards,\r\nAna"))
+    [mail] = server.received
+    assert body_of(mail).strip() == (
+        "Hello,\n\nPlease find the attached document.\n\nKind regards,\nAna")

@@ -4,9 +4,9 @@ import re
 from pathlib import Path
 
 import pytest
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext as _
 
-from helpers import post, text_of
+from helpers import WORDS_FOR_TEST, element, post, text_of
 from webapp import explain
 from webapp.diagnoses import (EXPLANATIONS, PROVIDER_STEPS, STEP_DETAIL, STEP_TITLES,
                               TROUBLESHOOTING)
@@ -153,6 +153,27 @@ def test_gmail_login_refused_shows_the_app_password_steps(app):
     assert failure.reply == "535 5.7.8 Username and Password not accepted"
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_yahoo_japan_gets_its_own_steps_not_yahoo_mails(app, lang):
+    result = failed("login_refused", reply_code=535, reply_text="5.7.8 Error: authentication failed",
+                    provider="Yahoo! JAPAN")
+    failure = explained(app, result, lang)
+    steps = " ".join(failure.provider_steps)
+    assert "Yahoo! JAPAN" in failure.provider_intro and "yahoo.co.jp" in failure.provider_intro
+    assert "smtp.mail.yahoo.co.jp" in steps and "465" in steps
+    assert "support.yahoo-net.jp" in steps
+    assert "login.yahoo.com" not in steps and "smtp.mail.yahoo.com" not in steps
+    if lang == "ja":
+        assert "Yahoo!メールの設定で" in steps
+
+
+def test_an_intercepted_connection_to_yahoo_japan_says_not_to_skip_the_check(app):
+    failure = explained(app, failed("certificate_untrusted", "tls", self_signed=True,
+                                    provider="Yahoo! JAPAN"))
+    assert failure.advice.startswith(
+        "Do not tick Do not verify TLS certificate for Yahoo! JAPAN.")
+
+
 @pytest.mark.parametrize("provider", ["Microsoft 365", "iCloud", "Some Provider", None])
 def test_login_refused_elsewhere_shows_no_provider_steps(app, provider):
     failure = explained(app, failed("login_refused", provider=provider))
@@ -219,6 +240,41 @@ def test_step_details(app, step, detail):
 def test_every_provider_with_steps_has_them_and_no_steps_are_orphaned():
     keys = [provider.steps_key for provider in PROVIDERS if provider.steps_key]
     assert sorted(keys) == sorted(PROVIDER_STEPS)
-    # Under a refused sign-in the steps need their lead-in.
+    # A provider that wants an app password explains it under a refused sign-in,
+    # which needs the steps' lead-in.
     assert all(PROVIDER_STEPS[provider.steps_key].intro for provider in PROVIDERS
                if provider.steps_key and provider.login == "app_password")
+
+
+def texts_a_failure_shows():
+    """Every text of the result fragment after a failure: the explanations (variants
+    included), the checklist, and the provider steps a refused sign-in shows."""
+    for _code, _fact, explanation in every_explanation():
+        yield from texts_of(explanation)
+    yield from TROUBLESHOOTING
+    yield from STEP_TITLES.values()
+    for steps in PROVIDER_STEPS.values():
+        if steps.intro is not None:
+            yield steps.intro
+            yield from steps.steps
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_failure_text_calls_the_attempt_a_test(app, lang):
+    """The same texts explain a failed test and a failed document send."""
+    with app.test_request_context(), force_locale(lang):
+        texts = [fill(text) for text in texts_a_failure_shows()]
+        texts.append(str(_("Failed at this step: %(step)s", step="")))
+    found = [text for text in texts if re.search(WORDS_FOR_TEST[lang], text, re.IGNORECASE)]
+    assert found == []
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_guide_shows_the_steps_a_refused_sign_in_shows(app, client, lang):
+    html = client.get(f"/{lang}/guide").get_data(as_text=True)
+    for provider, section in [("Gmail", "gmail"), ("Yahoo Mail", "yahoo"),
+                              ("Yahoo! JAPAN", "yahoo-japan")]:
+        failure = explained(app, failed("login_refused", provider=provider), lang)
+        shown = element(html, "section", id=section).text
+        assert failure.provider_intro in shown, (lang, provider)
+        assert all(step in shown for step in failure.provider_steps), (lang, provider)

@@ -102,7 +102,7 @@ BUILDER_REFUSES = ["ñ@example.com", "=?utf-8?b?w7E=?=@example.com", "=?utf-8?q?
 
 @pytest.mark.parametrize("value", BUILDER_REFUSES)
 @pytest.mark.parametrize("field", ["test_recipient", "from_address", "reply_to_address",
-                                   "username", "http_reply_to"])
+                                   "http_reply_to"])
 def test_an_address_the_message_cannot_carry_is_a_field_error(auth_client, store, saved, field,
                                                               value):
     form = {"protocol": "HTTP" if field == "http_reply_to" else "SMTP",
@@ -110,8 +110,6 @@ def test_an_address_the_message_cannot_carry_is_a_field_error(auth_client, store
             "smtp_security": "opportunistic", "from_address": "office@example.com",
             "http_url": f"http://127.0.0.1:{saved.port}/", "http_reply_to": "office@example.com",
             "reply_to_enabled": "y", "reply_to_address": "replies@example.com", field: value}
-    if field == "username":
-        form["password"] = "pw-for-the-username"
     before, connections = store.saved(), saved.connections
     for path, data in (("/settings/test", form), ("/settings", {**form, "action": "test"}),
                        ("/settings", {**form, "action": "update"})):
@@ -119,6 +117,17 @@ def test_an_address_the_message_cannot_carry_is_a_field_error(auth_client, store
         assert response.status_code in (200, 422), (path, response.status_code)
         assert f'id="errors-{field}"' in response.get_data(as_text=True)
     assert store.saved() == before and saved.connections == connections
+
+
+def test_a_username_the_message_cannot_carry_is_a_login_name_and_not_the_sender(
+        auth_client, saved):
+    response = submit(auth_client, "/settings/test", {
+        "protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(saved.port),
+        "smtp_security": "opportunistic", "username": "ñoño@example.com", "password": "pw-1",
+        "from_address": "office@example.com"}, "en", HX)
+    assert response.status_code == 200
+    assert "The test email was sent" in response.get_data(as_text=True)
+    assert "mail FROM:<office@example.com>" in [c.split(" SIZE")[0] for c in saved.commands]
 
 
 @pytest.mark.parametrize("recipients, subject", [

@@ -26,7 +26,9 @@ def test_http_shows_only_its_own_group():
     ("not an@address here", True),
     ("accounts@example.com", False),
     ("  accounts@example.com  ", False),
-    ("účet@příklad.cz", False),
+    ("ucet@příklad.cz", False),
+    # A local part the 7-bit message cannot carry makes a login name, not the sender.
+    ("účet@příklad.cz", True),
 ])
 def test_email_address_field_follows_the_username(username, email_field_shown):
     assert ("from_address" in shown({"protocol": "SMTP", "username": username})) is email_field_shown
@@ -46,6 +48,7 @@ def test_each_checkbox_shows_its_address_field(box, field):
     ("smtp.gmail.com", "Gmail"),
     ("SMTP.GMAIL.COM.", "Gmail"),
     ("smtp.mail.yahoo.com", "Yahoo Mail"),
+    ("smtp.mail.yahoo.co.jp", "Yahoo! JAPAN"),
     ("smtp.office365.com", "Microsoft 365"),
     ("smtp-mail.outlook.com", "Microsoft 365"),
     ("smtp.mail.me.com", "iCloud"),
@@ -109,6 +112,23 @@ def test_changed_warning_text_counts_as_a_change():
 def test_callers_own_slots_are_roots():
     states = {**rules.slot_states({}), "test_status": "changed"}
     assert rules.changed_slots(states, marker_set(rules.slot_states({}))) == ["test_status"]
+
+
+def test_a_trusted_certificate_replaces_the_choice_not_to_verify():
+    fingerprint = "ab" * 32
+    plain = rules.slot_states({"smtp_host": "mail.example.lan", "skip_tls_verify": "y"})
+    assert plain["tls_check"] == "" and plain["trusted_certificate"] is None
+    trusted = rules.slot_states({"smtp_host": "mail.example.lan", "skip_tls_verify": "y",
+                                 "trusted_certificate": fingerprint})
+    assert trusted["tls_check"] is None and trusted["trusted_certificate"] == fingerprint
+    fields = rules.visible_fields(trusted)
+    assert "trusted_certificate" in fields and "skip_tls_verify" not in fields
+    # Over HTTP there is no certificate to trust.
+    assert "trusted_certificate" not in shown({"protocol": "HTTP",
+                                               "trusted_certificate": fingerprint})
+    # Trusting shows one slot and hides the other, nothing inside them.
+    before = {rules.encode_state(slot, key) for slot, key in plain.items() if key is not None}
+    assert rules.changed_slots(trusted, before) == ["tls_check", "trusted_certificate"]
 
 
 @pytest.mark.parametrize("raw, port", [("587", 587), (" 465 ", 465), ("065535", 65535), ("0025", 25),

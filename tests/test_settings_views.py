@@ -231,7 +231,7 @@ def test_http_settings_keep_url_credentials_secret(auth_client, store):
     ("username", "x\r\nRCPT TO:<victim@example.com>", "Line breaks and control characters are not allowed here."),
     ("from_address", "a@example.com, b@example.com", "Enter only one email address here."),
     ("from_address", "a@example.com\r\nBcc: v@example.com", "Line breaks and control characters are not allowed here."),
-    ("copy_address", "not-an-address", "Enter one email address, like name@example.com."),
+    ("copy_address", "not-an-address", "An email address needs an @, as in name@example.com."),
     ("reply_to_address", "x@example.com\u2028y@example.com", "Line breaks and control characters are not allowed here."),
     ("smtp_security", "", "Choose how the connection to this port is secured."),
 ])

@@ -296,9 +296,9 @@ def test_a_new_migration_runs_once_on_a_database_already_up_to_date(store, monke
 
 
 def test_a_database_newer_than_the_code_is_refused(store, monkeypatch):
-    newest = len(db.MIGRATIONS)
+    version = len(db.MIGRATIONS)
     monkeypatch.setattr(db, "MIGRATIONS", db.MIGRATIONS[:0])
-    with pytest.raises(RuntimeError, match=f"schema version {newest}"):
+    with pytest.raises(RuntimeError, match=f"schema version {version}"):
         store.init()
 
 

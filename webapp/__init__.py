@@ -65,6 +65,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import (auth, commands, documents, guide, layout, limits, request_origin,
                    settings_views)
+    from . import detect_views  # noqa: F401  (its routes join the settings blueprint)
 
     request_origin.init_app(app)  # first: a request for another host goes no further
     i18n.init_app(app)

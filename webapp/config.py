@@ -24,6 +24,12 @@ DEFAULTS = {
     "MAIL_ALLOW_PRIVATE": True,
     # Extra CA bundle to trust for mail servers (e.g. a company CA).
     "MAIL_CA_FILE": None,
+    # Detect settings: its one deadline in seconds, the ports it probes, and a
+    # DNS server ("host[:port]") that every lookup of Detect goes to instead
+    # of the system's (for tests; unset in normal use).
+    "DETECT_DEADLINE": 10.0,
+    "DETECT_PORTS": "465,587,25",
+    "DNS_SERVER": None,
     # Largest PDF document that may be emailed, in bytes.
     "MAX_PDF_BYTES": 10 * 1024 * 1024,
     # How often one client may make Sendwell talk to a mail server (tests,

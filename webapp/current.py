@@ -2,6 +2,7 @@
 from flask import current_app
 
 from . import outbox
+from .detect import DetectOptions, parse_ports
 
 
 def store():
@@ -14,3 +15,13 @@ def delivery_options() -> outbox.DeliveryOptions:
     return outbox.DeliveryOptions(deadline_s=float(config["MAIL_DEADLINE"]),
                                   allow_private=bool(config["MAIL_ALLOW_PRIVATE"]),
                                   cafile=config["MAIL_CA_FILE"])
+
+
+def detect_options() -> DetectOptions:
+    # The same address rules as the test: private addresses and the CA file.
+    config = current_app.config
+    return DetectOptions(deadline_s=float(config["DETECT_DEADLINE"]),
+                         dns_server=config["DNS_SERVER"] or None,
+                         ports=parse_ports(str(config["DETECT_PORTS"])),
+                         allow_private=bool(config["MAIL_ALLOW_PRIVATE"]),
+                         cafile=config["MAIL_CA_FILE"])

@@ -5,6 +5,9 @@ detail line says, and for each diagnosis code what happened and what to do.
 fields (filled with their labels) or facts: the diagnosis's own (see
 `mail/result.py`) and those `explain.failure_facts` adds. A fact that a
 diagnosis does not have reads as empty.
+
+The same fragment reports a test of the settings and the sending of a
+document, so no text a failure shows may call the attempt a test.
 """
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +42,8 @@ def _connect(detail: Mapping, ok: bool) -> str:
 def _tls(detail: Mapping, ok: bool) -> str:
     if not detail.get("version"):
         return ""
+    if detail.get("pinned"):
+        return fill(_l("%(version)s, trusted certificate"), version=detail["version"])
     if detail.get("verified") is False:
         return fill(_l("%(version)s, certificate not checked"), version=detail["version"])
     return fill(_l("%(version)s, certificate checked"), version=detail["version"])
@@ -137,7 +142,8 @@ EXPLANATIONS: dict[str, Explanation] = {
         _l("The server closed the connection"),
         _l("The server ended the connection before it had accepted the email, so Sendwell "
            "cannot count the email as sent."),
-        _l("Test again. If it happens again, a firewall or antivirus program may be cutting "
+        # TRANSLATORS: Also after a failed document send: "try again", not "test again".
+        _l("Try again. If it happens again, a firewall or antivirus program may be cutting "
            "the connection, or the server may be refusing this computer."),
         troubleshooting=True),
     "tls_handshake_failed": Explanation(
@@ -150,8 +156,9 @@ EXPLANATIONS: dict[str, Explanation] = {
         _l("The server's certificate is not trusted"),
         _l("The certificate the server presented was not issued by an authority this computer "
            "trusts."),
-        _l("If this is your own mail server with a self-signed certificate, you can tick "
-           "%(skip_tls_verify)s. Otherwise ask your email provider which server name to use."),
+        _l("If this is your own mail server, compare the certificate below with the one its "
+           "administrator sees and, if they match, press %(trust_button)s. Otherwise ask your "
+           "email provider which server name to use."),
         http_advice=_HTTP_NEEDS_VALID_CERTIFICATE,
         variants={
             # A well-known provider's certificate is always valid, so here
@@ -161,16 +168,19 @@ EXPLANATIONS: dict[str, Explanation] = {
                 _l("%(provider)s always presents a valid certificate, so something between this "
                    "computer and %(provider)s is intercepting the connection: often an antivirus "
                    "program or a company firewall that scans email."),
+                # TRANSLATORS: Also after a failed document send: "try again", not "test again".
                 _l("Do not tick %(skip_tls_verify)s for %(provider)s. Turn off email scanning in "
-                   "the antivirus program or ask your network administrator, then test again."),
+                   "the antivirus program or ask your network administrator, then try again."),
                 troubleshooting=True),
             "self_signed": Explanation(
                 _l("The server's certificate is self-signed"),
                 _l("The server signed its own certificate, so nobody vouches that it really is "
                    "%(host)s."),
-                _l("If this is your own mail server, tick %(skip_tls_verify)s: the connection "
-                   "stays encrypted, only the certificate is not checked. Never do this for a "
-                   "server you do not run yourself."),
+                _l("If this is your own mail server, compare the certificate below with the one "
+                   "its administrator sees and, if they match, press %(trust_button)s: Sendwell "
+                   "then accepts only this certificate. Ticking %(skip_tls_verify)s works too, but "
+                   "accepts any certificate from anyone, so someone in between could take your "
+                   "password. Never do either for a server you do not run yourself."),
                 http_advice=_HTTP_NEEDS_VALID_CERTIFICATE),
         }),
     "certificate_wrong_host": Explanation(
@@ -183,6 +193,17 @@ EXPLANATIONS: dict[str, Explanation] = {
         _l("The certificate the server presented is no longer valid (or not yet valid)."),
         _l("Check that this computer's date and time are right. If they are, the server's "
            "administrator must renew the certificate.")),
+    "certificate_changed": Explanation(
+        _l("The server's certificate has changed"),
+        _l("The server presented a different certificate from the one you trusted, so Sendwell "
+           "stopped before sending your password. Either the server's administrator has replaced "
+           "the certificate (for example, renewed it), or someone between this computer and the "
+           "server is intercepting the connection."),
+        # TRANSLATORS: Also after a failed document send: "try again", not "test again".
+        _l("Ask the server's administrator whether they replaced the certificate, and compare "
+           "its fingerprint with the new one below. Only if they match, trust the new "
+           "certificate and try again; if they do not, do not send from this network and tell "
+           "the administrator.")),
     "not_smtp": Explanation(
         _l("This is not a mail server"),
         _l("Something answered at %(host)s on port %(port)s, but it does not speak SMTP."),
@@ -197,7 +218,8 @@ EXPLANATIONS: dict[str, Explanation] = {
         _l("The server is temporarily unable to continue"),
         _l("The server answered with a temporary error: nothing is wrong with the settings as "
            "such."),
-        _l("Wait a few minutes and test again. If it keeps happening, your email provider may "
+        # TRANSLATORS: Also after a failed document send: "try again", not "test again".
+        _l("Wait a few minutes and try again. If it keeps happening, your email provider may "
            "be limiting how much you can send.")),
     "plain_on_tls_port": Explanation(
         _l("The server expects STARTTLS on this port"),
@@ -221,14 +243,16 @@ EXPLANATIONS: dict[str, Explanation] = {
         _l("The server refused to switch to encryption"),
         _l("The server offered STARTTLS but then refused it. Sendwell stopped before sending "
            "your password."),
-        _l("Test again in a few minutes. If it keeps happening, try port 465 or ask your email "
+        # TRANSLATORS: Also after a failed document send: "try again", not "test again".
+        _l("Try again in a few minutes. If it keeps happening, use port 465 or ask your email "
            "provider.")),
     "starttls_injection": Explanation(
         _l("The connection was tampered with"),
         _l("Right after the server agreed to switch to encryption, more unencrypted data "
            "arrived. That is how an attacker slips fake answers into a connection, so Sendwell "
            "stopped before sending your password."),
-        _l("Test again. If it happens again, something on this network interferes with email: "
+        # TRANSLATORS: Also after a failed document send: "try again", not "test again".
+        _l("Try again. If it happens again, something on this network interferes with email: "
            "try port 465 or another network, and tell whoever runs the network.")),
     "unencrypted_login": Explanation(
         _l("Sendwell will not send the password unencrypted"),
@@ -255,9 +279,14 @@ EXPLANATIONS: dict[str, Explanation] = {
         _l("Microsoft 365 does not allow SMTP sign-in for this mailbox"),
         _l("Your organization's Microsoft 365 settings turn off sign-in with SMTP (SMTP AUTH), "
            "so the password was not even checked."),
+        # TRANSLATORS: Also after a failed document send: "try again", not "test again".
+        # The Microsoft 365 admin center is offered in Slovenian, Italian,
+        # Japanese and Spanish: use Microsoft's own labels there. It is not offered in
+        # Swahili: quote each menu in English as it appears on screen, with a Swahili
+        # translation in parentheses.
         _l("Ask your Microsoft 365 administrator to turn on Authenticated SMTP for this "
            "mailbox (in the Microsoft 365 admin center: Users, Active users, the user, Mail, "
-           "Manage email apps), then test again.")),
+           "Manage email apps), then try again.")),
     "auth_required": Explanation(
         _l("The server requires you to sign in"),
         _l("The server sends email only for users who sign in first."),
@@ -303,8 +332,10 @@ EXPLANATIONS: dict[str, Explanation] = {
            "address; 5xx a problem on the server's side. The server's answer may say more.")),
     "internal_error": Explanation(
         _l("Something went wrong in Sendwell"),
-        _l("The test stopped because of an unexpected error in Sendwell itself."),
-        _l("Test again. If it keeps happening, the details are in Sendwell's log.")),
+        # TRANSLATORS: Also after a failed document send: do not call it a test.
+        _l("Sendwell stopped because of an unexpected error of its own."),
+        # TRANSLATORS: Also after a failed document send: "try again", not "test again".
+        _l("Try again. If it keeps happening, the details are in Sendwell's log.")),
 }
 
 # The general checklist, under a failure and in the guide.
@@ -320,35 +351,92 @@ TROUBLESHOOTING: tuple[LazyString, ...] = (
 @dataclass(frozen=True)
 class ProviderSteps:
     steps: tuple[LazyString, ...]
-    # Leads into the steps under a refused sign-in; the guide has its own headings.
+    # Leads into the steps under a refused sign-in: steps with an intro are shown
+    # there, steps without one only in the guide.
     intro: LazyString | None = None
 
 
 # Step by step, for the providers whose sign-in rules people trip over most,
-# keyed by `Provider.steps_key`. The guide shows the same steps.
+# keyed by `Provider.steps_key`. The guide shows the same steps. Whether a
+# provider's pages are offered in a language is decided per language; each
+# text that names the provider's buttons or pages tells translators what was
+# decided (TRANSLATORS comments, extracted into the catalogs).
 PROVIDER_STEPS: dict[str, ProviderSteps] = {
     "gmail": ProviderSteps(
         intro=_l("Gmail accepts only an app password from programs like Sendwell:"),
         steps=(
+            # TRANSLATORS: Google's account pages are offered in every Sendwell
+            # language: name Google's labels as Google shows them in yours. Swahili:
+            # add the English label in parentheses, as many people there run Google
+            # in English.
             _l("Turn on 2-Step Verification in your Google Account."),
+            # TRANSLATORS: Google's account pages are offered in every Sendwell
+            # language: name Google's labels as Google shows them in yours. Swahili:
+            # add the English label in parentheses, as many people there run Google
+            # in English.
             _l("Create an app password: in your Google Account, search for App passwords (or open "
                "https://myaccount.google.com/apppasswords) and name it Sendwell."),
             _l("Enter the app password in %(password)s instead of your usual Gmail password."),
             _l("Set %(smtp_host)s to smtp.gmail.com and %(smtp_port)s to 587 (or 465)."),
         )),
+    # Yahoo's own help (help.yahoo.com, "Generate and manage 3rd-party app
+    # passwords"): Account security, "External connections", Create app
+    # password, the app's name, Generate password.
     "yahoo": ProviderSteps(
         intro=_l("Yahoo Mail accepts only an app password from programs like Sendwell:"),
         steps=(
-            _l("Open Yahoo Account Security: https://login.yahoo.com/account/security"),
-            _l("Choose Generate app password (under Account security)."),
-            _l("Enter Sendwell as the app's name and choose Generate."),
+            # TRANSLATORS: Yahoo's account pages are offered in Italian and Spanish:
+            # there use Yahoo's own labels, or, where you cannot confirm one, say what
+            # to do without quoting a label. They are not offered in Slovenian, Swahili
+            # or Japanese: there quote each label in English as Yahoo shows it, with a
+            # translation in parentheses.
+            _l("Open Yahoo's Account security page: https://login.yahoo.com/account/security"),
+            # TRANSLATORS: Yahoo's account pages are offered in Italian and Spanish:
+            # there use Yahoo's own labels, or, where you cannot confirm one, say what
+            # to do without quoting a label. They are not offered in Slovenian, Swahili
+            # or Japanese: there quote each label in English as Yahoo shows it, with a
+            # translation in parentheses.
+            _l("Under External connections, choose Create app password."),
+            # TRANSLATORS: Yahoo's account pages are offered in Italian and Spanish:
+            # there use Yahoo's own labels, or, where you cannot confirm one, say what
+            # to do without quoting a label. They are not offered in Slovenian, Swahili
+            # or Japanese: there quote each label in English as Yahoo shows it, with a
+            # translation in parentheses.
+            _l("Enter Sendwell as the app's name and choose Generate password."),
             _l("Copy the password Yahoo shows and paste it into %(password)s."),
             _l("Set %(smtp_host)s to smtp.mail.yahoo.com and %(smtp_port)s to 587 or 465."),
+        )),
+    # What is confirmed: the server and port. The setting that lets mail
+    # programs in and the password they use are described by several third
+    # parties but could not be checked against Yahoo! JAPAN's own help, so the
+    # steps name no menu and point to that help.
+    "yahoo_japan": ProviderSteps(
+        # TRANSLATORS: Keep the names Yahoo! JAPAN and Yahoo Mail apart: they are
+        # different services.
+        intro=_l("Yahoo! JAPAN (yahoo.co.jp) is a service of its own, separate from Yahoo Mail, "
+                 "with its own server and its own rules for mail programs:"),
+        steps=(
+            _l("Set %(smtp_host)s to smtp.mail.yahoo.co.jp and %(smtp_port)s to 465."),
+            _l("Enter your full yahoo.co.jp email address in %(username)s."),
+            # TRANSLATORS: Yahoo! JAPAN's pages are in Japanese only. Keep the names
+            # Yahoo! JAPAN and Yahoo!メール as they are. This step quotes no menu label
+            # (none could be confirmed from Yahoo! JAPAN's own help): describe the
+            # setting, do not invent a label. Japanese: Yahoo! JAPAN's own wording.
+            _l("In the settings of Yahoo!メール (Yahoo! JAPAN's mail), check that mail programs "
+               "are allowed access (IMAP/POP/SMTP), SMTP included."),
+            # TRANSLATORS: Yahoo! JAPAN's help is in Japanese only; in Japanese, leave
+            # out "(in Japanese)".
+            _l("Yahoo! JAPAN's help (in Japanese) explains that setting and which password mail "
+               "programs sign in with: https://support.yahoo-net.jp/PccMail/s/article/H000007321"),
         )),
     "microsoft_365": ProviderSteps(steps=(
         _l("Set %(smtp_host)s to smtp.office365.com and %(smtp_port)s to 587."),
         _l("Enter the full email address of the mailbox in %(username)s and its password in "
            "%(password)s."),
+        # TRANSLATORS: The Microsoft 365 admin center is offered in Slovenian,
+        # Italian, Japanese and Spanish: use Microsoft's own labels there. It is not
+        # offered in Swahili: quote each menu in English as it appears on screen,
+        # with a Swahili translation in parentheses.
         _l("If the test fails with the server's answer 5.7.139, sign-in with SMTP (SMTP AUTH) "
            "is turned off: ask your Microsoft 365 administrator to turn on Authenticated SMTP "
            "for this mailbox (Microsoft 365 admin center: Users, Active users, the user, Mail, "

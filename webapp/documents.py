@@ -32,7 +32,9 @@ DOCUMENT_HELP = {
     "recipients": _l("One or more email addresses, separated by commas, semicolons or line "
                       "breaks."),
     "subject": _l("The subject line of the email."),
-    "message": _l("The text of the email. The document is attached to it."),
+    "message": _l("The text of the email, with the document attached. If you leave the "
+                  "suggested text as it is, or the field empty, the email names the attached "
+                  "file."),
     "document": _l("A PDF file of at most %(size)s."),
 }
 DOCUMENT_MESSAGES = {
@@ -45,6 +47,29 @@ DOCUMENT_MESSAGES = {
     "secret_lost": _l("The saved password can no longer be used. Enter it again in the email "
                       "settings and save them."),
 }
+
+
+# The Message field's suggested text. The file is chosen in the browser, so the
+# page cannot name it: left as suggested (or empty), the email goes out as
+# SENT_MESSAGE, which names the file.
+# TRANSLATORS: Suggested text of the Message field of "Email a document"; the user
+# can change it. Keep the line breaks.
+PREFILLED_MESSAGE = _l("Hello,\n\nPlease find the attached document.\n\nKind regards")
+# TRANSLATORS: The suggested text of the Message field as it is sent: the same
+# words, with the name of the attached file (%(file)s, such as "Invoice 42.pdf").
+SENT_MESSAGE = _l("Hello,\n\nPlease find attached the document %(file)s.\n\nKind regards")
+
+
+def _lines(text: str) -> str:
+    """Text compared as a reader sees it: browsers send CRLF, and trailing space is invisible."""
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def message_to_send(typed: str, filename: str) -> str:
+    """The email's text: as typed, unless left as suggested or empty."""
+    if not typed.strip() or _lines(typed) == _lines(str(PREFILLED_MESSAGE)):
+        return fill(SENT_MESSAGE, file=filename)
+    return typed
 
 
 def document_message(code: str, **facts) -> str:
@@ -74,7 +99,7 @@ def file_size(size: int) -> str:
 class DocumentForm(FlaskForm):
     recipients = TextAreaField(DOCUMENT_LABELS["recipients"])
     subject = StringField(DOCUMENT_LABELS["subject"])
-    message = TextAreaField(DOCUMENT_LABELS["message"])
+    message = TextAreaField(DOCUMENT_LABELS["message"], default=lambda: str(PREFILLED_MESSAGE))
     document = FileField(DOCUMENT_LABELS["document"])
 
     # Filled by validate().
@@ -115,10 +140,8 @@ class DocumentForm(FlaskForm):
                 self.add_error(self.subject, invalid.code, **invalid.facts)
         self.subject.data = subject
 
-        body = self.message.data or ""
-        if not body.strip():
-            self.add_error(self.message, "required")
-        elif re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", body):
+        body = self.message.data or ""  # empty is fine: see message_to_send
+        if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", body):
             self.add_error(self.message, "control")
         elif len(body) > MAX_MESSAGE:
             self.add_error(self.message, "too_long", max=MAX_MESSAGE)
@@ -178,7 +201,7 @@ def send_document(form: DocumentForm):
         return explain.Report(invalid=True)
     try:
         message = outbox.compose(settings, to=form.recipient_list, subject=form.subject.data,
-                                 body=form.message.data,
+                                 body=message_to_send(form.message.data or "", form.filename),
                                  attachments=[(form.filename, form.pdf, "application/pdf")])
     except Unusable as refused:
         # Settings saved by an earlier version may hold what the builder refuses.

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from flask_babel import format_decimal
 
+from .certificate_texts import (TRUST_BUTTON, CertificateSection, certificate_section,
+                                expiry_warning)
 from .diagnoses import (EXPLANATIONS, PROVIDER_STEPS, STEP_DETAIL, STEP_TITLES,
                         TROUBLESHOOTING, Explanation, ProviderSteps)
 from .fields import fill
@@ -17,7 +19,7 @@ from .mail.result import DeliveryResult, Diagnosis, Step
 from .model import MailSettings
 
 # The facts a failure's texts can use besides the diagnosis's own.
-DERIVED_FACTS = ("host", "port", "status", "seconds", "names")
+DERIVED_FACTS = ("host", "port", "status", "seconds", "names", "trust_button")
 
 
 def diagnosis_title(code: str | None) -> str:
@@ -45,7 +47,8 @@ def provider_steps(provider: Provider | None) -> ProviderSteps | None:
 def failure_facts(diagnosis: Diagnosis, *, host: str, port: int) -> dict[str, str | int | float]:
     """What a failure's texts may name: the diagnosis's facts and DERIVED_FACTS."""
     facts: dict[str, str | int | float] = {
-        "host": host, "port": port, "status": diagnosis.reply_code or ""}
+        "host": host, "port": port, "status": diagnosis.reply_code or "",
+        "trust_button": str(TRUST_BUTTON)}
     if "deadline_s" in diagnosis.facts:
         facts["seconds"] = format_decimal(diagnosis.facts["deadline_s"])
     # Lists and other structured facts are for templates, not for sentences.
@@ -86,6 +89,8 @@ class Report:
     steps: list[ExplainedStep] = field(default_factory=list)
     failure: ExplainedFailure | None = None
     success_text: str = ""
+    certificate: CertificateSection | None = None  # a failure on the certificate: what it says
+    warnings: list[str] = field(default_factory=list)  # in a passing result
 
 
 def report(result: DeliveryResult, settings: MailSettings, *, success_text: str) -> Report:
@@ -95,6 +100,8 @@ def report(result: DeliveryResult, settings: MailSettings, *, success_text: str)
         steps=explain_steps(result),
         failure=explain_failure(result, protocol=settings.protocol, host=host, port=port),
         success_text=success_text,
+        certificate=certificate_section(result.diagnosis, protocol=settings.protocol),
+        warnings=[warning for warning in [expiry_warning(result)] if warning],
     )
 
 
@@ -127,9 +134,10 @@ def explain_failure(result: DeliveryResult, *, protocol: str, host: str,
     facts = failure_facts(diagnosis, host=host, port=port)
     sign_in = None
     if explanation.provider_steps:
-        provider = provider_named(diagnosis.facts.get("provider"))
-        if provider is not None and provider.login == "app_password":
-            sign_in = provider_steps(provider)
+        steps = provider_steps(provider_named(diagnosis.facts.get("provider")))
+        # Only steps written to follow a refused sign-in (with an intro) go here.
+        if steps is not None and steps.intro is not None:
+            sign_in = steps
     reply = None
     if diagnosis.reply_text or diagnosis.reply_code:
         reply = " ".join(str(part) for part in (diagnosis.reply_code, diagnosis.reply_text) if part)

@@ -19,6 +19,7 @@ LABELS = {
     "reply_to_address": _l("Address for replies"),
     "skip_tls_verify": _l("Do not verify TLS certificate"),
     "test_recipient": _l("Send the test email to"),
+    "detect_address": _l("Your email address"),
 }
 
 HELP = {
@@ -63,12 +64,19 @@ HELP = {
         "send from."),
     "reply_to_address": _l("The address where replies to your email should go."),
     "skip_tls_verify": _l(
-        "Only for your own mail server with a self-signed certificate. With Gmail, Yahoo Mail, "
-        "Microsoft 365 and other established providers, always leave this unticked: their "
+        "Only for your own mail server with a self-signed certificate, and only if trusting its "
+        "certificate is not possible: this accepts any certificate, from anyone, while trusting "
+        "accepts exactly one (a test that fails on the certificate offers it). With Gmail, Yahoo "
+        "Mail, Microsoft 365 and other established providers, always leave this unticked: their "
         "certificates are valid, and checking them protects your password."),
     "test_recipient": _l(
         "Where the test email goes. Leave it empty to send it to the sending address, or enter "
         "any address whose inbox you can check."),
+    "detect_address": _l(
+        "Sendwell looks up the settings for this address: in its own list of email providers, "
+        "in the domain's DNS records and settings file, and by asking the domain's mail servers, "
+        "without signing in. It fills in %(smtp_host)s, %(smtp_port)s and %(username)s and "
+        "saves nothing: test the settings before you save them."),
 }
 
 SECURITY_LABELS = {

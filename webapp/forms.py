@@ -1,17 +1,30 @@
 """The settings form: fields, and validation that follows the visibility rules."""
 from flask_babel import lazy_gettext as _l, ngettext
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, RadioField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 
 from . import rules, validation
+from .certificate_texts import TRUST_REFUSED
 from .fields import LABELS, SECURITY_LABELS, fill
+from .mail.providers import provider_for_host
 from .model import SECURITY_MODES, MailSettings, looks_like_address
 
 MESSAGES = {
     "required": _l("Fill in this field."),
-    "address_invalid": _l("Enter one email address, like name@example.com."),
+    # Why an address is refused (validation.address), one reason each.
     "address_multiple": _l("Enter only one email address here."),
+    "address_with_name": _l("Enter the address alone, without a name or angle brackets (< >)."),
+    "address_space": _l("An email address cannot contain spaces."),
+    "address_no_at": _l("An email address needs an @, as in name@example.com."),
+    "address_two_at": _l("An email address has only one @."),
+    "address_local_empty": _l("Something must come before the @, as in name@example.com."),
+    # TRANSLATORS: "firma.local" is an example of a business's own internal mail
+    # domain; keep it as it is.
+    "address_domain": _l("After the @ must come a mail domain with at least one dot, such as "
+                         "example.com or firma.local."),
+    "address_local_invalid": _l("The part before the @ has a character an email address cannot "
+                                "have, or a dot at its start, at its end or twice in a row."),
     "address_not_ascii": _l("Sendwell cannot use addresses with accented letters or letters of "
                             "other alphabets before the @ (such as ñ, é or я). Use another "
                             "address of this mailbox."),
@@ -29,6 +42,9 @@ MESSAGES = {
     "password_required": _l("Enter the password that goes with %(username)s."),
     "password_retype": _l("The server details changed, so type the password again: a saved "
                           "password is only ever sent to the server it was saved for."),
+    "fingerprint_invalid": _l("This is not a SHA-256 fingerprint: test again, then trust the "
+                              "certificate the server presents."),
+    "trust_refused": TRUST_REFUSED,
 }
 
 
@@ -36,15 +52,15 @@ def message(code: str, **facts) -> str:
     if code == "too_long":
         return ngettext("This is too long: at most %(num)d character.",
                         "This is too long: at most %(num)d characters.", facts["max"])
+    if code == "address_local_too_long":
+        return ngettext("The part before the @ is too long: at most %(num)d character.",
+                        "The part before the @ is too long: at most %(num)d characters.",
+                        facts["max"])
     return fill(MESSAGES[code], **facts)
 
 
 def _username(value: str) -> str:
-    username = validation.header_safe(value).strip()
-    if looks_like_address(username):
-        # Then it is the sender too, and must suit the message builder.
-        validation.message_ready_address(username)
-    return username
+    return validation.header_safe(value).strip()
 
 
 def _security_choice(value: str) -> str:
@@ -67,6 +83,7 @@ FIELD_CHECKS = {
     "copy_address": validation.address,
     "reply_to_address": validation.address,
     "skip_tls_verify": bool,
+    "trusted_certificate": validation.certificate_fingerprint,
 }
 
 
@@ -91,6 +108,9 @@ class SettingsForm(FlaskForm):
     reply_to_address = StringField(LABELS["reply_to_address"])
     skip_tls_verify = BooleanField(LABELS["skip_tls_verify"])
     test_recipient = StringField(LABELS["test_recipient"])
+    detect_address = StringField(LABELS["detect_address"])  # Detect settings asks for it
+    # Put here by "Trust this certificate" (see trust.py), never typed.
+    trusted_certificate = HiddenField()
 
     # Filled by validate(): the settings to save and the secret typed with them
     # ("" when nothing was typed).
@@ -101,7 +121,7 @@ class SettingsForm(FlaskForm):
         """What was submitted, in the shape the visibility rules read."""
         values = {}
         for field in self:
-            if field.name in ("csrf_token", "test_recipient"):
+            if field.name in ("csrf_token", "test_recipient", "detect_address"):
                 continue
             if isinstance(field, BooleanField):
                 if field.data:
@@ -135,6 +155,10 @@ class SettingsForm(FlaskForm):
         self.typed_secret = secret
         if (self.test_recipient.data or "").strip():
             self._check("test_recipient", validation.address)
+        provider = provider_for_host(cleaned.get("smtp_host") or "")
+        if cleaned.get("trusted_certificate") and provider is not None:
+            # Their certificates are valid: a different one means interception.
+            self.trusted_certificate.errors.append(message("trust_refused", provider=provider))
 
         if self.errors:
             return False

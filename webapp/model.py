@@ -2,8 +2,7 @@
 from dataclasses import asdict, dataclass, fields
 from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError, validate_email
-
+from . import validation
 from .mail.smtp import SECURITY_MODES
 
 # These ports fix how the connection is secured; any other port needs a choice.
@@ -18,12 +17,10 @@ def security_for(port: int | None, choice: str | None) -> str | None:
 
 
 def looks_like_address(text: str | None) -> bool:
-    text = (text or "").strip()
-    if "@" not in text:
-        return False
+    """Whether `text` is one email address, by the rule of the address fields."""
     try:
-        validate_email(text, check_deliverability=False)
-    except EmailNotValidError:
+        validation.address(text or "")
+    except validation.Invalid:
         return False
     return True
 
@@ -41,6 +38,9 @@ class MailSettings:
     copy_address: str = ""      # empty: no blind copy
     reply_to_address: str = ""  # empty: replies go to the sender
     skip_tls_verify: bool = False
+    # The one certificate accepted from the SMTP server (SHA-256, 64 lower-case
+    # hex digits), or "": see tls_trust.
+    trusted_certificate: str = ""
 
     @classmethod
     def from_dict(cls, data: dict) -> "MailSettings":
@@ -82,12 +82,21 @@ class MailSettings:
         return "password" if self.protocol == "SMTP" and self.username else "none"
 
     @property
+    def tls_trust(self) -> str:
+        """Which SMTP server certificate is accepted: "verify" (one the trusted
+        authorities vouch for, for this host), "noverify" (any), or
+        "pin:<sha256>" (exactly the trusted one, which wins over noverify)."""
+        if self.trusted_certificate:
+            return f"pin:{self.trusted_certificate}"
+        return "noverify" if self.skip_tls_verify else "verify"
+
+    @property
     def destination(self) -> str:
         """Where the secret may be sent: any change here needs it typed again."""
         if self.protocol == "HTTP":
             return f"HTTP {self.http_url}"
-        tls = "noverify" if self.skip_tls_verify else "verify"
-        return f"SMTP {self.smtp_host}:{self.smtp_port}/{self.security} {tls} {self.username}"
+        return (f"SMTP {self.smtp_host}:{self.smtp_port}/{self.security} {self.tls_trust} "
+                f"{self.username}")
 
     def form_values(self) -> dict[str, str]:
         """The settings as the form would submit them."""
@@ -102,6 +111,7 @@ class MailSettings:
             "from_address": self.from_address,
             "copy_address": self.copy_address,
             "reply_to_address": self.reply_to_address,
+            "trusted_certificate": self.trusted_certificate,
         }
         for box, on in (("copy_enabled", self.copy_address),
                         ("reply_to_enabled", self.reply_to_address),

@@ -53,6 +53,7 @@ def send(settings: MailSettings, secret: str | None, message: EmailMessage, *,
         port=settings.smtp_port,
         security=settings.security,
         verify_tls=not settings.skip_tls_verify,
+        pinned_sha256=settings.trusted_certificate or None,
         username=settings.username or None,
         password=secret if settings.credential_kind == "password" else None,
     )

@@ -21,18 +21,22 @@ SLOT_PARENTS = {
     "from_address": "smtp",
     "copy_address": "smtp",
     "reply_to_address": "smtp",
-    "tls_warning": "smtp",
+    "tls_check": "smtp",
+    "tls_warning": "tls_check",
+    "trusted_certificate": "smtp",
 }
 
 # Fields inside each slot; a field in no slot is always shown.
 SLOT_FIELDS = {
     "http": ("http_url", "http_reply_to"),
     "smtp": ("smtp_host", "smtp_port", "username", "password", "copy_enabled",
-             "reply_to_enabled", "skip_tls_verify"),
+             "reply_to_enabled"),
     "port_security": ("smtp_security",),
     "from_address": ("from_address",),
     "copy_address": ("copy_address",),
     "reply_to_address": ("reply_to_address",),
+    "tls_check": ("skip_tls_verify",),
+    "trusted_certificate": ("trusted_certificate",),
 }
 
 
@@ -55,6 +59,8 @@ def slot_states(values: Mapping) -> dict[str, str | None]:
     port = parse_port(values.get("smtp_port"))
     security = security_for(port, values.get("smtp_security"))
     provider = provider_for_host((values.get("smtp_host") or "").strip())
+    # A trusted certificate replaces the choice to check certificates or not.
+    trusted = (values.get("trusted_certificate") or "").strip()
 
     def when(condition: bool, key: str = "") -> str | None:
         return key if (smtp and condition) else None
@@ -67,8 +73,10 @@ def slot_states(values: Mapping) -> dict[str, str | None]:
         "from_address": when(not looks_like_address(values.get("username"))),
         "copy_address": when(_ticked(values, "copy_enabled")),
         "reply_to_address": when(_ticked(values, "reply_to_enabled")),
+        "tls_check": when(not trusted),
         "tls_warning": when(_ticked(values, "skip_tls_verify") and provider is not None,
                             provider or ""),
+        "trusted_certificate": when(bool(trusted), trusted),
     }
 
 

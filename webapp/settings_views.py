@@ -7,7 +7,8 @@ from flask_babel import format_datetime, format_decimal, gettext as _, lazy_gett
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
-from . import explain, outbox, rules, test_status
+from . import explain, outbox, rules, test_status, trust
+from .certificate_texts import STOP_TRUSTING_BUTTON, TRUST_BUTTON
 from .current import delivery_options, store
 from .fields import fill
 from .forms import SettingsForm
@@ -48,8 +49,10 @@ def preview_status(form: SettingsForm, saved: SavedSettings | None) -> TestStatu
     return status
 
 
-def slot_states(form: SettingsForm, status: TestStatus) -> dict[str, str | None]:
-    return {**rules.slot_states(form.values()), "test_status": status.key}
+def slot_states(form: SettingsForm, status: TestStatus,
+                offer: str | None = None) -> dict[str, str | None]:
+    """The rules' slots and the view's own: the test status, the certificate offer."""
+    return {**rules.slot_states(form.values()), "test_status": status.key, trust.OFFER_SLOT: offer}
 
 
 def form_for(settings: MailSettings, **options) -> SettingsForm:
@@ -57,14 +60,16 @@ def form_for(settings: MailSettings, **options) -> SettingsForm:
     return SettingsForm(formdata=MultiDict(settings.form_values()), **options)
 
 
-def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, report=None):
+def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, report=None,
+                offer: str | None = None, detection=None):
     return render_template(
         "settings/page.html",
         form=form,
         saved=saved,
-        states=slot_states(form, status),
+        states=slot_states(form, status, offer),
         status=status,
         report=report,
+        detection=detection,
     ), code
 
 
@@ -86,14 +91,14 @@ def _testing() -> bool:
 @bp.post("")
 @mail_limit_when(_testing)
 def update():
-    form = SettingsForm()
+    form = SettingsForm(formdata=trust.apply_choice(request.form, store()))
     saved = store().saved()
-    if request.form.get("action") == "refresh":
-        # Without JavaScript, this button re-renders the page for the choices made.
+    if request.form.get("action") == "refresh" or trust.pressed(request.form):
+        # Without JavaScript, these buttons re-render the page for the choices made.
         return render_page(form, saved, preview_status(form, saved))
     if _testing():
-        report, status = run_test(form, saved)
-        return render_page(form, saved, status, report=report)
+        report, status, offer = run_test(form, saved)
+        return render_page(form, saved, status, report=report, offer=offer)
     secret = validated(form, saved)
     if not form.errors:
         settings = form.settings
@@ -127,14 +132,15 @@ def test_message_text(settings: MailSettings) -> tuple[str, str]:
     return subject, body
 
 
-def run_test(form: SettingsForm, saved) -> tuple[explain.Report, TestStatus]:
+def run_test(form: SettingsForm, saved) -> tuple[explain.Report, TestStatus, str | None]:
     """Send a real test email with the settings as typed, and record the outcome.
 
-    Returns the report and the test status the settings have after it.
+    Returns the report, the test status the settings have after it, and the
+    certificate offered for trust, if the test failed on one.
     """
     secret = validated(form, saved)
     if form.errors:
-        return explain.Report(invalid=True), status_of(form, secret)
+        return explain.Report(invalid=True), status_of(form, secret), None
     settings = form.settings
     recipient = (form.test_recipient.data or "").strip() or settings.sender
     subject, body = test_message_text(settings)
@@ -143,33 +149,36 @@ def run_test(form: SettingsForm, saved) -> tuple[explain.Report, TestStatus]:
     except Unusable as refused:
         # The checks of validation.py should have said so; never a 500 if not.
         form.refuse_for_the_message(refused.part)
-        return explain.Report(invalid=True), status_of(form, secret)
+        return explain.Report(invalid=True), status_of(form, secret), None
     options = delivery_options()
     result = outbox.send(settings, secret, message, to=[recipient], options=options)
     status = test_status.record(settings, secret, form.typed_secret, result.ok)
+    offer = trust.remember_offer(store(), settings, result)
     report = explain.report(
         result, settings,
         success_text=_("The test email was sent to %(recipient)s in %(seconds)s seconds.",
                        recipient=recipient,
                        seconds=format_decimal(result.total_ms / 1000, format="#,##0.00")))
-    return report, status
+    return report, status, offer
 
 
 @bp.post("/test")
 @mail_limit
 def test():
-    """HTMX: run a test; the result goes in place, field messages and status out of band."""
+    """HTMX: run a test; the result goes in place; field messages, status and
+    the certificate offer out of band."""
     form = SettingsForm()
     saved = store().saved()
-    report, status = run_test(form, saved)
-    states = slot_states(form, status)
+    report, status, offer = run_test(form, saved)
+    states = slot_states(form, status, offer)
     errors = get_template_attribute("macros/fields.html", "errors")
     shown = rules.visible_fields(states) | {"test_recipient"}
+    render_slot = get_template_attribute("settings/_fields.html", "slot")
     return Markup("").join([
         get_template_attribute("macros/result.html", "outcome")(report),
         *(errors(form[name], oob=True) for name in sorted(shown) if name != "protocol"),
-        get_template_attribute("settings/_fields.html", "slot")(
-            "test_status", form, states, saved, oob=True, status=status),
+        render_slot("test_status", form, states, saved, oob=True, status=status),
+        render_slot(trust.OFFER_SLOT, form, states, saved, oob=True),
     ])
 
 
@@ -181,11 +190,12 @@ def fields():
     slots whose state differs are sent, so every other input keeps its value
     and focus.
     """
-    form = SettingsForm()
+    form = SettingsForm(formdata=trust.apply_choice(request.form, store()))
     saved = store().saved()
     status = preview_status(form, saved)
-    states = slot_states(form, status)
-    changed = rules.changed_slots(states, set(request.form.getlist("shown")))
+    shown = request.form.getlist("shown")
+    states = slot_states(form, status, trust.offer_still_open(store(), form.values(), shown))
+    changed = rules.changed_slots(states, set(shown))
     render_slot = get_template_attribute("settings/_fields.html", "slot")
     return Markup("").join(render_slot(name, form, states, saved, oob=True, status=status)
                            for name in changed)
@@ -200,4 +210,8 @@ def register_template_helpers(state):
         "port_note": port_note,
         "tls_warning": tls_warning,
         "test_status_text": test_status_text,
+        "trusted_facts": lambda fingerprint: trust.trusted_facts(store(), fingerprint),
+        "fingerprint_groups_of": trust.fingerprint_groups_of,
+        "trust_button": TRUST_BUTTON,
+        "stop_trusting_button": STOP_TRUSTING_BUTTON,
     })

@@ -6,9 +6,12 @@ form layer turns codes into localized messages beside the field.
 import ipaddress
 import re
 
+import email_validator
 import idna
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import LOCAL_PART_MAX_LENGTH
 
+from .mail.certificates import normalized_fingerprint
 # The sender's own reading of a URL, so the form never saves one it would refuse.
 from .mail.http import secret_of
 from .mail.web import BadUrl, parse_url
@@ -29,6 +32,17 @@ _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 MAX_ADDRESS = 254
 MAX_TEXT = 320
 MAX_URL = 2048
+
+# A business's own mail server often has a private name: firma.local (RFC
+# 6762), nas.home.arpa (RFC 8375), firma.lan, .internal, .corp. email-validator
+# refuses .local and all of .arpa as special-use names; mail to them never
+# reaches a public provider, and the test says what happened, so they are
+# addresses here. (Removing names from this list is the library's documented
+# way; it is done once, at import.) A name still needs a dot, and localhost,
+# .invalid, .onion and .test stay refused.
+for _private in ("local", "arpa"):
+    if _private in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+        email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(_private)
 
 
 def ascii_digits(value: str) -> bool:
@@ -55,17 +69,39 @@ def password(value: str) -> str:
 
 
 def address(value: str) -> str:
-    """Exactly one bare address (no name, no list), normalized."""
+    """Exactly one bare address (no name, no list), normalized.
+
+    Each refusal names its reason, so the form can say what is wrong.
+    """
     value = value.strip()
     if not value:
         raise Invalid("required")
     header_safe(value, MAX_ADDRESS)
-    if re.search(r"[,;<>\s]", value) or value.count("@") > 1:
-        raise Invalid("address_multiple" if re.search(r"[,;]|@.*@", value) else "address_invalid")
+    parts = [part for part in re.split(r"[\s<>,;]+", value) if part]
+    if re.search(r"[,;]", value) or sum("@" in part for part in parts) > 1:
+        raise Invalid("address_multiple")
+    if re.search(r"[<>]", value):
+        raise Invalid("address_with_name")
+    if re.search(r"\s", value):
+        raise Invalid("address_space")
+    if "@" not in value:
+        raise Invalid("address_no_at")
+    if value.count("@") > 1:
+        raise Invalid("address_two_at")
+    local, _, domain = value.partition("@")
+    if not local:
+        raise Invalid("address_local_empty")
+    if len(local) > LOCAL_PART_MAX_LENGTH:
+        raise Invalid("address_local_too_long", max=LOCAL_PART_MAX_LENGTH)
+    try:
+        # The domain alone, behind a local part that is always valid.
+        validate_email(f"x@{domain}", check_deliverability=False)
+    except EmailNotValidError:
+        raise Invalid("address_domain") from None
     try:
         normalized = validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError:
-        raise Invalid("address_invalid") from None
+        raise Invalid("address_local_invalid") from None
     return message_ready_address(normalized)
 
 
@@ -102,7 +138,8 @@ def port(value: str) -> int:
     value = (value or "").strip()
     if not value:
         raise Invalid("required")
-    if not ascii_digits(value) or not 1 <= int(value) <= 65535:
+    # str.isdigit() also takes "²" and other digits int() refuses.
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 65535:
         raise Invalid("port_invalid")
     return int(value)
 
@@ -128,6 +165,17 @@ def http_url(value: str) -> tuple[str, str]:
     if url.fragment:
         raise Invalid("url_invalid")
     return url.without_secrets, secret_of(url)
+
+
+def certificate_fingerprint(value: str) -> str:
+    """A trusted certificate's SHA-256 fingerprint as 64 lower-case hex digits;
+    "" for none."""
+    if not value.strip():
+        return ""
+    fingerprint = normalized_fingerprint(value)
+    if fingerprint is None:
+        raise Invalid("fingerprint_invalid")
+    return fingerprint
 
 
 # -- what the message builder (mail/message.py) refuses, refused where it is typed ----------
@@ -157,7 +205,7 @@ def no_encoded_word(address: str) -> str:
     """No RFC 2047 encoded word (=?utf-8?b?...?=) in the part before the @:
     allowed in a name, never in an address."""
     if _ENCODED_WORD.search(address.rpartition("@")[0]):
-        raise Invalid("address_invalid")
+        raise Invalid("address_local_invalid")
     return address
 
 

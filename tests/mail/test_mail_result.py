@@ -26,6 +26,8 @@ def test_diagnosis_refuses_unknown_codes():
     ("smtp-relay.google.com", "Gmail"),
     ("smtp.mail.yahoo.com", "Yahoo Mail"),
     ("smtp.ymail.com", "Yahoo Mail"),
+    ("smtp.mail.yahoo.co.jp", "Yahoo! JAPAN"),
+    ("yahoo.co.jp.evil.example", None),
     ("smtp.office365.com", "Microsoft 365"),
     ("smtp-mail.outlook.com", "Microsoft 365"),
     ("smtp.live.com", "Microsoft 365"),
@@ -55,12 +57,14 @@ def test_shorten_makes_one_clean_line():
     assert shorten(b"250 ok \xff") == "250 ok \ufffd"
 
 
-def test_provider_is_a_fact_of_every_diagnosis_for_its_servers(attempt):
+@pytest.mark.parametrize("host, provider", [("smtp.gmail.com", "Gmail"),
+                                            ("smtp.mail.yahoo.co.jp", "Yahoo! JAPAN")])
+def test_provider_is_a_fact_of_every_diagnosis_for_its_servers(attempt, host, provider):
     # Which codes it matters for is for the explain layer to say.
-    gmail = attempt(1.0, host="smtp.gmail.com")
-    assert gmail.diagnosis("login_refused", "login").facts["provider"] == "Gmail"
-    assert gmail.diagnosis("certificate_untrusted", "tls").facts["provider"] == "Gmail"
-    assert gmail.diagnosis("relay_denied", "recipient").facts == {"provider": "Gmail"}
+    known = attempt(1.0, host=host)
+    assert known.diagnosis("login_refused", "login").facts["provider"] == provider
+    assert known.diagnosis("certificate_untrusted", "tls").facts["provider"] == provider
+    assert known.diagnosis("relay_denied", "recipient").facts == {"provider": provider}
     other = attempt(1.0, host="mail.example.com")
     assert "provider" not in other.diagnosis("login_refused", "login").facts
 

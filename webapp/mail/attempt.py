@@ -58,7 +58,7 @@ class Watchdog:
         self._lock = threading.Lock()
         self._handles: list[socket.socket] = []
         self.fired = False
-        self._timer = threading.Timer(max(0.0, seconds), self._fire)
+        self._timer = threading.Timer(max(0.0, seconds), self.fire)
         self._timer.daemon = True
         self._timer.name = "sendwell-deadline"
         self._timer.start()
@@ -73,7 +73,8 @@ class Watchdog:
             if self.fired:
                 _shutdown(handle)
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
+        """The deadline has come (or the caller gives up early): shut every watched socket down."""
         with self._lock:
             self.fired = True
             for handle in self._handles:
@@ -132,6 +133,10 @@ class Attempt:
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
+
+    def abandon(self) -> None:
+        """Give up now, as if the deadline had passed: waits end, no new step starts."""
+        self.watchdog.fire()
 
     def expired(self) -> bool:
         return self.watchdog.fired or self.remaining() <= 0

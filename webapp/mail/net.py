@@ -16,6 +16,8 @@ from typing import Callable
 from .attempt import Attempt, DeadlinePassed
 
 Address = tuple[int, tuple]  # (socket family, sockaddr) as getaddrinfo gives them
+# host, port, timeout -> addresses; raises socket.gaierror or TimeoutError as getaddrinfo would.
+Resolver = Callable[[str, int, float], "list[Address]"]
 
 _NAT64_PREFIX = ipaddress.ip_network("64:ff9b::/96")
 
@@ -28,12 +30,14 @@ class ConnectFailed(OSError):
         self.errors = errors
 
 
-def resolve(attempt: Attempt, host: str, port: int, *, allow_private: bool) -> list[Address]:
+def resolve(attempt: Attempt, host: str, port: int, *, allow_private: bool,
+            resolver: Resolver | None = None) -> list[Address]:
     """The 'resolve' step; with ``allow_private`` False, refuses (as a
-    failed 'connect' step) when any address is not globally routable."""
+    failed 'connect' step) when any address is not globally routable.
+    ``resolver`` replaces the system's lookup (Detect asks its own DNS server)."""
     with attempt.step("resolve") as step:
         try:
-            addresses = lookup(host, port, attempt.timeout())
+            addresses = (resolver or lookup)(host, port, attempt.timeout())
         except socket.gaierror as exc:
             step.fail("name_not_found", facts={
                 "host": host, "temporary": exc.errno == socket.EAI_AGAIN})

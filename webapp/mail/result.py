@@ -28,6 +28,7 @@ CODES: tuple[str, ...] = (
     "certificate_untrusted",   # the certificate chain does not lead to a trusted CA
     "certificate_wrong_host",  # the certificate is valid but for other names
     "certificate_expired",     # the certificate is expired or not yet valid
+    "certificate_changed",     # not the certificate the user trusted (pinned); stopped before AUTH
     # SMTP conversation.
     "not_smtp",                # what answered is not an SMTP server (garbage, HTTP, ...)
     "greeting_refused",        # 5xx greeting (or EHLO and HELO both refused)

@@ -40,6 +40,10 @@ class SmtpDestination:
     port: int
     security: str        # 'tls' | 'starttls' | 'opportunistic'
     verify_tls: bool = True
+    # A certificate the user chose to trust (SHA-256, 64 lower-case hex
+    # digits): only it is accepted, its names and chain are not checked, and
+    # the connection never goes on without TLS.
+    pinned_sha256: str | None = None
     username: str | None = None
     password: str | None = field(default=None, repr=False)
 
@@ -74,8 +78,10 @@ def send(
 
 class _Session:
     def __init__(self, dest: SmtpDestination, *, deadline_s: float, allow_private: bool,
-                 cafile: str | None, local_hostname: str | None):
+                 cafile: str | None, local_hostname: str | None,
+                 resolver: net.Resolver | None = None):
         self.dest = dest
+        self.resolver = resolver
         self.allow_private = allow_private
         self.cafile = cafile
         self.local_hostname = local_hostname
@@ -106,7 +112,8 @@ class _Session:
         (EHLO, again after STARTTLS), without logging in or sending any of
         the message: a probe of the settings can stop here and QUIT."""
         dest = self.dest
-        addresses = net.resolve(self.attempt, dest.host, dest.port, allow_private=self.allow_private)
+        addresses = net.resolve(self.attempt, dest.host, dest.port, allow_private=self.allow_private,
+                                resolver=self.resolver)
         self.sock, self.address = net.connect(self.attempt, addresses, dest.port)
         if dest.security == "tls":
             self._implicit_tls()
@@ -204,8 +211,10 @@ class _Session:
 
     def _starttls(self) -> None:
         client = self.client
+        # A trusted certificate is pointless on a connection without TLS.
+        required = self.dest.security == "starttls" or bool(self.dest.pinned_sha256)
         if not client.has_extn("starttls"):
-            if self.dest.security == "starttls":
+            if required:
                 # Never fall back to plain text: the password would follow.
                 with self._step("starttls") as step:
                     step.fail("starttls_not_offered")
@@ -215,7 +224,7 @@ class _Session:
             code, reply = client.docmd("STARTTLS")
             step.reply = self._reply(code, reply)
             if code != 220:
-                if self.dest.security == "starttls":
+                if required:
                     self._expect(step, code, reply)
                 step.ok = False  # opportunistic: recorded, then carry on in plain text
                 return
@@ -235,13 +244,15 @@ class _Session:
         self._ehlo()
 
     def _handshake(self, step: StepRecord) -> None:
-        """TLS on the connection, for implicit TLS and STARTTLS alike, so a
-        check of the server's certificate added to tls.handshake covers both."""
+        """TLS on the connection, for implicit TLS and STARTTLS alike, so the
+        certificate check in tls.handshake (verified, unchecked or pinned)
+        covers both."""
         dest = self.dest
         prepare = None if dest.security == "tls" else smtp_probes.up_to_starttls(
             self.attempt, dest.host, dest.port, self.client.local_hostname)
         self.sock = tls.handshake(
             self.attempt, step, self.sock, host=dest.host, verify=dest.verify_tls, cafile=self.cafile,
+            pin=dest.pinned_sha256,
             second_look=lambda: presented_facts(self.attempt, self.address, dest.host, prepare))
         self.encrypted = True
 

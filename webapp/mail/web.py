@@ -195,11 +195,14 @@ class Response:
 def request(attempt: Attempt, method: str, url: Url, *, allow_private: bool = True,
             cafile: str | None = None, headers: dict[str, str] | None = None,
             data: bytes | dict | None = None, basic_auth: tuple[str, str] | None = None,
-            max_response_bytes: int = 65536) -> Iterator[tuple[StepRecord, Response]]:
+            max_response_bytes: int = 65536,
+            resolver: net.Resolver | None = None) -> Iterator[tuple[StepRecord, Response]]:
     """``method`` ``url``, recorded as steps. ``data`` is a body as it is, or
     a dict to send form-encoded. Yields the response step under way and the
-    response: fail the step when the answer is not one the caller can use."""
-    addresses = net.resolve(attempt, url.host, url.port, allow_private=allow_private)
+    response: fail the step when the answer is not one the caller can use.
+    ``resolver``: see net.resolve."""
+    addresses = net.resolve(attempt, url.host, url.port, allow_private=allow_private,
+                            resolver=resolver)
     if url.scheme == "http" and not all(
             net.is_loopback_host(sockaddr[0]) for _, sockaddr in addresses):
         # Plain http is allowed to this machine only; the name said

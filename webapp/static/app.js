@@ -21,6 +21,25 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { wireRevealButtons(document); });
-  document.addEventListener("htmx:load", function (event) { wireRevealButtons(event.target); });
+  // Controls that work only with JavaScript are hidden in the HTML (the
+  // page offers a <noscript> stand-in) and shown here.
+  function showScriptOnly(root) {
+    root.querySelectorAll("[data-script-only][hidden]").forEach(function (element) {
+      element.hidden = false;
+    });
+  }
+
+  // Enter in the Detect settings address runs Detect, not the form's first
+  // submit button (the test).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !event.target || event.target.id !== "detect_address") return;
+    var button = document.getElementById("detect-button");
+    if (!button || button.hidden || button.disabled) return;
+    event.preventDefault();
+    button.click();
+  });
+
+  function wire(root) { wireRevealButtons(root); showScriptOnly(root); }
+  document.addEventListener("DOMContentLoaded", function () { wire(document); });
+  document.addEventListener("htmx:load", function (event) { wire(event.target); });
 })();

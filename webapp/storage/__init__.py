@@ -14,6 +14,7 @@ from cryptography.fernet import MultiFernet
 
 from ..model import MailSettings
 from .admin import Admin
+from .certificates import SeenCertificate, SeenCertificates
 from .db import Database
 from .keys import (KEY_FILE, SECRET_KEY_FILE, KeyFile, fernet_keys, keyring, keys_from_setting,
                    load_or_create_key, read_keys, rotate_key_file, write_keys)
@@ -22,7 +23,8 @@ from .runs import TestRun, TestRuns
 from .send_log import SendLog, SendRecord
 from .sessions import Sessions
 
-__all__ = ["Store", "SavedSettings", "SendRecord", "TestRun", "KEY_FILE", "SECRET_KEY_FILE", "KeyFile",
+__all__ = ["Store", "SavedSettings", "SeenCertificate", "SendRecord", "TestRun", "KEY_FILE",
+           "SECRET_KEY_FILE", "KeyFile",
            "fernet_keys", "keyring", "keys_from_setting", "load_or_create_key", "read_keys",
            "rotate_key_file", "write_keys"]
 
@@ -34,6 +36,7 @@ class Store:
         self._test_runs = TestRuns(self._db)
         self._send_log = SendLog(self._db)
         self._admin = Admin(self._db)
+        self._certificates = SeenCertificates(self._db)
         self._sessions = Sessions(self._db)
 
     @property
@@ -80,6 +83,17 @@ class Store:
 
     def test_run(self, fingerprint: str) -> TestRun | None:
         return self._test_runs.test_run(fingerprint)
+
+    # -- certificates servers presented (certificates.py) ------------------------
+
+    def remember_certificate(self, host: str, port: int, der: bytes):
+        """Keep a certificate a server presented; its CertificateFacts, or None."""
+        saved = self._settings.saved()
+        pinned = saved.settings.trusted_certificate if saved else ""
+        return self._certificates.remember(host, port, der, keep=pinned)
+
+    def seen_certificate(self, sha256: str) -> SeenCertificate | None:
+        return self._certificates.get(sha256)
 
     # -- the send log (send_log.py) ----------------------------------------------
 

@@ -27,7 +27,12 @@ MIGRATIONS: list[tuple[str, ...]] = [
         " filename TEXT NOT NULL, size INTEGER NOT NULL, protocol TEXT NOT NULL,"
         " ok INTEGER NOT NULL, diagnosis TEXT, reply TEXT)",
     ),
-    # 2: signed-in sessions, so that signing out and a password change end them.
+    # 2: certificates presented to failed tests, for "Trust this certificate".
+    (
+        "CREATE TABLE certificates (sha256 TEXT PRIMARY KEY, host TEXT NOT NULL,"
+        " port INTEGER NOT NULL, der BLOB NOT NULL, seen_at TEXT NOT NULL)",
+    ),
+    # 3: signed-in sessions, so that signing out and a password change end them.
     (
         "CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, created_at REAL NOT NULL,"
         " last_seen REAL NOT NULL)",
