@@ -7,6 +7,10 @@ PY := $(VENV)/bin/python
 HTMX_VERSION := 2.0.11
 HTMX_SHA256 := d6fdc75f204e6bdefa99b69bf1e6d4ac69b8a364f77929f45c13476b4000f717
 HTMX := webapp/static/vendor/htmx.min.js
+# axe-core runs in the browser tests only (tests/browser): fetched and checked like htmx.
+AXE_VERSION := 4.14.1
+AXE_SHA256 := 29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c
+AXE := tests/browser/vendor/axe.min.js
 CHROMIUM := /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -22,7 +26,7 @@ run: setup
 test: setup browser
 	$(PY) -m pytest
 
-setup: $(VENV)/.installed $(HTMX) $(MO)
+setup: $(VENV)/.installed $(HTMX) $(AXE) $(MO)
 
 $(VENV)/.installed: pyproject.toml
 	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
@@ -39,6 +43,15 @@ $(HTMX):
 	  tar -xzf "$$tmp"/htmx.org-$(HTMX_VERSION).tgz -C "$$tmp" package/dist/htmx.min.js && \
 	  echo "$(HTMX_SHA256)  $$tmp/package/dist/htmx.min.js" | sha256sum --check --quiet && \
 	  cp "$$tmp"/package/dist/htmx.min.js $@
+
+$(AXE):
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm >/dev/null; }
+	mkdir -p $(@D)
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  (cd "$$tmp" && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null) && \
+	  tar -xzf "$$tmp"/axe-core-$(AXE_VERSION).tgz -C "$$tmp" package/axe.min.js && \
+	  echo "$(AXE_SHA256)  $$tmp/package/axe.min.js" | sha256sum --check --quiet && \
+	  cp "$$tmp"/package/axe.min.js $@
 
 translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
 	$(VENV)/bin/pybabel compile --domain messages --input-file $< --output-file $@
@@ -68,7 +81,7 @@ set-password: setup
 	$(VENV)/bin/flask --app webapp set-password
 
 clean:
-	rm -rf $(VENV) $(HTMX) $(MO) instance
+	rm -rf $(VENV) $(HTMX) $(AXE) $(MO) instance
 
 # Benchmarks (issue 7, bench/run.py): serves Sendwell and a hello-world baseline
 # on loopback, measures, prints a table; fails when a target is missed.

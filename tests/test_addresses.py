@@ -42,7 +42,7 @@ def test_every_smtp_address_field_takes_a_private_domain(auth_client, smtp_serve
     assert mail.rcpt_tos == [f"inbox@{domain}", f"archive@{domain}"]
     assert received_message(mail).get_all("Reply-To") == [f"replies@{domain}"]
     # The same settings save.
-    assert post(auth_client, "/en/settings", {**fields, "action": "update"}).status_code == 302
+    assert post(auth_client, "/en/settings", {**fields, "action": "update-anyway"}).status_code == 302
     saved = store.saved().settings
     assert (saved.from_address, saved.copy_address, saved.reply_to_address) == (
         f"office@{domain}", f"archive@{domain}", f"replies@{domain}")
@@ -57,7 +57,7 @@ def test_the_http_reply_address_takes_a_private_domain(auth_client, http_server,
     [request] = server.requests
     assert request.json()["reply_to"] == f"office@{domain}"
     assert request.json()["to"] == [f"inbox@{domain}"]
-    assert post(auth_client, "/en/settings", {**fields, "action": "update"}).status_code == 302
+    assert post(auth_client, "/en/settings", {**fields, "action": "update-anyway"}).status_code == 302
     assert store.saved().settings.http_reply_to == f"office@{domain}"
 
 
@@ -65,7 +65,7 @@ def test_the_http_reply_address_takes_a_private_domain(auth_client, http_server,
 def test_documents_go_to_private_domains(auth_client, smtp_server, domain):
     server = smtp_server()
     post(auth_client, "/en/settings", {**smtp_settings(server, from_address="office@example.com"),
-                                       "action": "update"})
+                                       "action": "update-anyway"})
     auth_client.post("/en/documents", headers=HX, content_type="multipart/form-data", data={
         "csrf_token": auth_client.csrf_token,
         "recipients": f"accounts@{domain}; boss@example.com", "subject": "Invoice 7",
@@ -138,7 +138,7 @@ def test_a_refused_address_says_why_beside_its_field(auth_client, smtp_server, s
     server = smtp_server()
     if field == "recipients":
         post(auth_client, "/en/settings", {
-            **smtp_settings(server, from_address="office@example.com"), "action": "update"})
+            **smtp_settings(server, from_address="office@example.com"), "action": "update-anyway"})
         html = auth_client.post(f"/{lang}/documents", headers=HX,
                                 content_type="multipart/form-data", data={
                                     "csrf_token": auth_client.csrf_token, "recipients": value,

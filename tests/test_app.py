@@ -240,7 +240,7 @@ def test_rotate_key_while_sendwell_runs_keeps_every_password(app, auth_client, s
 
     form = {"csrf_token": auth_client.csrf_token, "protocol": "SMTP",
             "smtp_host": "smtp.example.com", "smtp_port": "587", "username": "a@example.com",
-            "password": "before-rotation", "action": "update"}
+            "password": "before-rotation", "action": "update-anyway"}
     auth_client.post("/en/settings", data=form)
     destination = store.saved().settings.destination
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -263,7 +263,7 @@ def test_rotate_key_command_replaces_the_key_file(app, auth_client, store):
     auth_client.post("/en/settings", data={
         "csrf_token": auth_client.csrf_token, "protocol": "SMTP", "smtp_host": "smtp.example.com",
         "smtp_port": "587", "username": "a@example.com", "password": "rotate-me-pw",
-        "action": "update"})
+        "action": "update-anyway"})
     destination = store.saved().settings.destination
     key_file = os.path.join(app.instance_path, "fernet.key")
     with open(key_file, "rb") as f:

@@ -22,7 +22,7 @@ TRIED_LINES = {"%(subject)s: %(outcome)s", "%(subject)s: %(outcome)s (%(verdict)
 SAME_IN = {
     "it": {"Password", "Email", "Port", *TRIED_LINES},
     "sw": {"Port", "%(address)s, port %(port)s", "%(host)s, port %(port)s", *TRIED_LINES},
-    "es": TRIED_LINES,
+    "es": {"Error: %(page)s", *TRIED_LINES},  # "Error": the same word in Spanish
     "sl": TRIED_LINES,
     "ja": set(),
 }

@@ -34,7 +34,7 @@ def saved(auth_client, store, fault_server, fault_scripts, app):
     response = auth_client.post("/en/settings", data={
         "csrf_token": auth_client.csrf_token, "protocol": "SMTP", "smtp_host": "127.0.0.1",
         "smtp_port": str(server.port), "smtp_security": "opportunistic",
-        "from_address": "office@example.com", "action": "update"})
+        "from_address": "office@example.com", "action": "update-anyway"})
     assert response.status_code == 302
     return server
 

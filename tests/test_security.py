@@ -54,7 +54,7 @@ def test_a_server_echoing_the_password_in_disguise_leaves_it_out_of_history(
     server = fault_server(fault_scripts.smtp(end_of_data="554 5.6.0 Rejected: " + " / ".join(echoes)))
     form = {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
             "smtp_security": "opportunistic", "username": "sender@example.com",
-            "password": password, "action": "update"}
+            "password": password, "action": "update-anyway"}
     assert post(auth_client, "/en/settings", form, {}).status_code == 302
     import io
     pdf = b"%PDF-1.4\n" + b"0" * 100 + b"\n%%EOF\n"
@@ -78,7 +78,7 @@ def test_changed_http_url_never_receives_the_saved_credentials(auth_client, http
     first, second = http_server(), http_server()
     post(auth_client, "/en/settings", {
         "protocol": "HTTP", "http_url": first.url("/send", userinfo=f"api:{PASSWORD}"),
-        "http_reply_to": "office@example.com", "action": "update"}, {})
+        "http_reply_to": "office@example.com", "action": "update-anyway"}, {})
     post(auth_client, "/en/settings/test", {
         "protocol": "HTTP", "http_url": second.url("/send"), "http_reply_to": "office@example.com"})
     [request] = second.requests
@@ -95,7 +95,7 @@ def test_a_token_in_the_http_url_is_a_secret_like_the_user_info(auth_client, htt
     url = server.url(f"/send?region=eu&api_key={token}&accessToken=AT-{token}")
     saved = post(auth_client, "/en/settings", {
         "protocol": "HTTP", "http_url": url, "http_reply_to": "office@example.com",
-        "action": "update"}, {})
+        "action": "update-anyway"}, {})
     assert saved.status_code == 302
     assert store.saved().settings.http_url == server.url("/send?region=eu")
     page = auth_client.get("/en/settings").get_data(as_text=True)
@@ -185,7 +185,7 @@ def test_every_path_that_sends_mail_shares_one_limit(auth_client, app, fault_ser
     server = fault_server(fault_scripts.smtp())
     form = {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
             "smtp_security": "opportunistic", "from_address": "office@example.com"}
-    assert post(auth_client, "/en/settings", {**form, "action": "update"}, {}).status_code == 302
+    assert post(auth_client, "/en/settings", {**form, "action": "update-anyway"}, {}).status_code == 302
     app.config["RATELIMIT_MAIL"] = "3 per minute"
     pdf = b"%PDF-1.4\n" + b"0" * 100 + b"\n%%EOF\n"
 
@@ -205,7 +205,7 @@ def test_every_path_that_sends_mail_shares_one_limit(auth_client, app, fault_ser
     assert [htmx_test().status_code, no_js_test().status_code, document().status_code] == [429] * 3
     assert len(server.messages) == 3
     # Saving and re-rendering send nothing and are not limited.
-    assert post(auth_client, "/en/settings", {**form, "action": "update"}, {}).status_code == 302
+    assert post(auth_client, "/en/settings", {**form, "action": "update-anyway"}, {}).status_code == 302
     assert post(auth_client, "/en/settings", {**form, "action": "refresh"}, {}).status_code == 200
     assert mail_limit.scope == MAIL_SCOPE and mail_limit.shared
 

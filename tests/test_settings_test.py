@@ -96,7 +96,7 @@ def test_the_saved_password_is_used_for_the_same_destination(
         auth_client, smtp_server, server_tls, smtp_credentials, store):
     server = smtp_server(tls_context=server_tls.valid, require_starttls=True, login=True)
     form = smtp_form(server, smtp_credentials)
-    assert post(auth_client, "/en/settings", {**form, "action": "update"}, headers={}).status_code == 302
+    assert post(auth_client, "/en/settings", {**form, "action": "update-anyway"}, headers={}).status_code == 302
     html = post(auth_client, "/en/settings/test", {**form, "password": ""}).get_data(as_text=True)
     assert "The test email was sent" in text_of(html)
     assert server.received[0].authenticated
@@ -106,7 +106,7 @@ def test_a_changed_destination_never_receives_the_saved_password(
         auth_client, smtp_server, fault_server, fault_scripts, server_tls, smtp_credentials):
     good = smtp_server(tls_context=server_tls.valid, require_starttls=True, login=True)
     form = smtp_form(good, smtp_credentials)
-    post(auth_client, "/en/settings", {**form, "action": "update"}, headers={})
+    post(auth_client, "/en/settings", {**form, "action": "update-anyway"}, headers={})
     elsewhere = fault_server(fault_scripts.smtp())
     html = post(auth_client, "/en/settings/test", {
         **form, "password": "", "smtp_port": str(elsewhere.port),

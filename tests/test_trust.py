@@ -146,9 +146,11 @@ def test_enter_in_a_field_still_runs_a_test(auth_client, smtp_server, self_signe
     html = post(auth_client, "/en/settings", {
         **form_for(server, smtp_credentials, "starttls"), "action": "refresh",
         "trust_certificate": "0" * 64}, headers={}).get_data(as_text=True)
-    # The form's first submit button is a hidden Test button, before Stop trusting.
-    first = elements(html.split('id="settings-form"', 1)[1], "button", type="submit")[0]
+    # The form's first submit button in the page is a hidden Test button, before
+    # Stop trusting (and before the language buttons, which belong to the form too).
+    first = elements(html.split("<body", 1)[1], "button", type="submit")[0]
     assert (first.attrs["name"], first.attrs["value"]) == ("action", "test")
+    assert first.attrs["form"] == "settings-form"
 
 
 def test_the_saved_password_is_bound_to_the_trusted_certificate(
@@ -159,7 +161,7 @@ def test_the_saved_password_is_bound_to_the_trusted_certificate(
     html = post(auth_client, "/en/settings/test", form).get_data(as_text=True)
     fingerprint = element(html, "button", name="trust_certificate").attrs["value"]
     response = post(auth_client, "/en/settings", {**form, "trusted_certificate": fingerprint,
-                                                  "action": "update"}, headers={})
+                                                  "action": "update-anyway"}, headers={})
     assert response.status_code == 302
     saved = store.saved().settings
     assert saved.trusted_certificate == fingerprint
@@ -311,7 +313,7 @@ def test_documents_are_sent_only_to_the_trusted_certificate(
     html = post(auth_client, "/en/settings/test", form).get_data(as_text=True)
     fingerprint = element(html, "button", name="trust_certificate").attrs["value"]
     assert post(auth_client, "/en/settings", {**form, "trusted_certificate": fingerprint,
-                                              "action": "update"}, headers={}).status_code == 302
+                                              "action": "update-anyway"}, headers={}).status_code == 302
 
     def send_document():
         return auth_client.post("/en/documents", data={

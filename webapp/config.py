@@ -39,6 +39,10 @@ DEFAULTS = {
     "RATELIMIT_SIGNIN": "10 per minute",
     # A signed-in session ends after this many seconds without a request.
     "SESSION_IDLE_TIMEOUT": 12 * 3600,
+    # A password typed but not saved yet is kept (encrypted, for the same
+    # server only) this many seconds after it was last typed, so that a page
+    # sent again without JavaScript does not ask for it again.
+    "DRAFT_TTL": 600,
     # One-time sign-in links expire after this many seconds.
     "SIGNIN_LINK_TTL": 3600,
     "BABEL_DEFAULT_TIMEZONE": "UTC",

@@ -31,7 +31,7 @@ DOCUMENT_LABELS = {
 DOCUMENT_HELP = {
     "recipients": _l("One or more email addresses, separated by commas, semicolons or line "
                       "breaks."),
-    "subject": _l("The subject line of the email."),
+    "subject": _l("The subject line of the email. Left empty, it is the document's file name."),
     "message": _l("The text of the email, with the document attached. If you leave the "
                   "suggested text as it is, or the field empty, the email names the attached "
                   "file."),
@@ -131,9 +131,7 @@ class DocumentForm(FlaskForm):
                 self.recipient_list.append(address)
 
         subject = (self.subject.data or "").strip()
-        if not subject:
-            self.add_error(self.subject, "required")
-        else:
+        if subject:
             try:
                 validation.header_safe(subject, MAX_SUBJECT)
             except validation.Invalid as invalid:
@@ -161,7 +159,19 @@ class DocumentForm(FlaskForm):
                 self.pdf = data
                 name = safe_filename(upload.filename, fallback="document.pdf")
                 self.filename = name if name.lower().endswith(".pdf") else f"{name}.pdf"
+        # An empty subject is the file's name (app.js fills it in as the file is chosen).
+        if not self.subject.data:
+            if self.filename:
+                self.subject.data = default_subject(self.filename)
+            else:
+                self.add_error(self.subject, "required")
         return not self.errors
+
+
+def default_subject(filename: str) -> str:
+    """The subject an email gets from its document's file name: the name without .pdf."""
+    stem = filename[:-4] if filename.lower().endswith(".pdf") else filename
+    return stem[:MAX_SUBJECT] or filename
 
 
 def looks_like_pdf(data: bytes) -> bool:
@@ -179,8 +189,6 @@ def page_context(form, report=None):
         "saved": saved,
         "report": report,
         "sends": store().sends(limit=RECENT_SENDS),
-        "max_size": file_size(max_pdf_bytes()),
-        "document_help": DOCUMENT_HELP,
     }
 
 
@@ -234,10 +242,16 @@ def send():
     if store().saved() is None:
         return render_template("documents/page.html", **page_context(form)), 409
     report = send_document(form)
+    sent = bool(report.result and report.result.ok)
+    if sent:
+        # What identifies this send goes, so one more press cannot send it again.
+        form.subject.data = ""
     if request.headers.get("HX-Request"):
         outcome = get_template_attribute("macros/result.html", "outcome")
         parts = get_template_attribute("documents/_parts.html", "parts")
-        return outcome(report) + parts(form, store().sends(limit=RECENT_SENDS))
+        # Refused input is summed up at the top of the form (parts), not here.
+        result = "" if report.invalid else outcome(report, level=2)
+        return result + parts(form, store().sends(limit=RECENT_SENDS), sent=sent)
     code = 422 if report.invalid else 200
     return render_template("documents/page.html", **page_context(form, report)), code
 
@@ -247,7 +261,13 @@ def history():
     return render_template("documents/history.html", sends=store().sends())
 
 
+def document_help(name: str) -> str:
+    return fill(DOCUMENT_HELP[name], size=file_size(max_pdf_bytes()))
+
+
 @bp.record_once
 def register_template_helpers(state):
+    # Globals: the send fragment renders imported macros (documents/_parts.html).
     state.app.jinja_env.globals.update({"file_size": file_size,
+                                        "document_help": document_help,
                                         "diagnosis_title": explain.diagnosis_title})

@@ -1,6 +1,8 @@
 """Each field's label and help text: one catalog entry each, used by the form
 and by the guide. A text that mentions another field names it through a
 placeholder filled with that field's label."""
+import re
+
 from flask_babel import get_locale, lazy_gettext as _l
 
 LABELS = {
@@ -49,8 +51,8 @@ HELP = {
         "The name you sign in to your email provider with. Usually it is the full email address "
         "of the account, but some providers use a different username."),
     "from_address": _l(
-        "Appears when what you enter in %(username)s is not an email address. Enter the email "
-        "address of the account you send from: every email is sent from it."),
+        "The email address of the account you send from: every email is sent from it. It is "
+        "asked for only when what you enter in %(username)s is not an email address."),
     "password": _l(
         "The password that goes with %(username)s. Gmail and Yahoo Mail need an app password "
         "here, not your usual password. Sendwell stores it encrypted and never shows it again: "
@@ -114,3 +116,15 @@ def fill(text, **extra) -> str:
 
 def help_text(name: str) -> str:
     return fill(HELP[name])
+
+
+# Where a sentence ends: after . ! or ? and a space, or after a Japanese 。
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=。)")
+
+
+def help_parts(name: str) -> tuple[str, str]:
+    """A field's help text in two parts: the first sentence, shown under the
+    field, and the rest, shown on request. Both come from the one catalog
+    entry, which the guide shows whole."""
+    parts = _SENTENCE_END.split(help_text(name).strip(), maxsplit=1)
+    return parts[0], (parts[1] if len(parts) > 1 else "").strip()

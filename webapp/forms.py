@@ -1,10 +1,11 @@
 """The settings form: fields, and validation that follows the visibility rules."""
 from flask_babel import lazy_gettext as _l, ngettext
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, PasswordField, RadioField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 
 from . import rules, validation
+from .certificate_texts import TRUST_BUTTON
 from .certificate_texts import TRUST_REFUSED
 from .fields import LABELS, SECURITY_LABELS, fill
 from .mail.providers import provider_for_host
@@ -69,6 +70,21 @@ def _security_choice(value: str) -> str:
     return value
 
 
+class UrlField(StringField):
+    """The HTTP server's URL. Shown without its user-info: that part is the secret."""
+
+    def _value(self):
+        return validation.without_credentials(super()._value())
+
+
+# The fields MailSettings.destination is made of, for each protocol.
+DESTINATION_FIELDS = {
+    "HTTP": ("http_url",),
+    "SMTP": ("smtp_host", "smtp_port", "smtp_security", "username", "skip_tls_verify",
+             "trusted_certificate"),
+}
+
+
 # How each field is checked when the rules show it; what the check returns is
 # what is saved. Shown fields not listed here save nothing of their own: the
 # protocol, the two secrets (see validate) and the checkboxes whose address
@@ -90,14 +106,13 @@ FIELD_CHECKS = {
 class SettingsForm(FlaskForm):
     protocol = RadioField(LABELS["protocol"], choices=[SelectChoice("SMTP", "SMTP"), SelectChoice("HTTP", "HTTP")],
                           default="SMTP")
-    http_url = StringField(LABELS["http_url"])
+    http_url = UrlField(LABELS["http_url"])
     http_reply_to = StringField(LABELS["http_reply_to"])
     smtp_host = StringField(LABELS["smtp_host"])
     smtp_port = StringField(LABELS["smtp_port"], default="587")
-    smtp_security = SelectField(
+    smtp_security = RadioField(
         LABELS["smtp_security"],
-        choices=[SelectChoice("", "")] + [SelectChoice(key, label)
-                                          for key, label in SECURITY_LABELS.items()],
+        choices=[SelectChoice(key, label) for key, label in SECURITY_LABELS.items()],
         validate_choice=False)
     username = StringField(LABELS["username"])
     from_address = StringField(LABELS["from_address"])
@@ -109,13 +124,20 @@ class SettingsForm(FlaskForm):
     skip_tls_verify = BooleanField(LABELS["skip_tls_verify"])
     test_recipient = StringField(LABELS["test_recipient"])
     detect_address = StringField(LABELS["detect_address"])  # Detect settings asks for it
-    # Put here by "Trust this certificate" (see trust.py), never typed.
-    trusted_certificate = HiddenField()
+    # Put here by "Trust this certificate" (see trust.py), never typed. The
+    # label names it in a summary of messages.
+    trusted_certificate = HiddenField(TRUST_BUTTON)
 
     # Filled by validate(): the settings to save and the secret typed with them
-    # ("" when nothing was typed).
+    # ("" when nothing was typed); `partial`: the settings as far as they are
+    # valid, when at least their destination is (so the password can be checked
+    # in the same pass as the other fields).
     settings: MailSettings | None = None
+    partial: MailSettings | None = None
     typed_secret: str = ""
+    _shown: frozenset = frozenset()
+    # Set by the view: a secret typed earlier is kept for these settings' destination.
+    draft_kept: bool = False
 
     def values(self) -> dict[str, str]:
         """What was submitted, in the shape the visibility rules read."""
@@ -160,6 +182,12 @@ class SettingsForm(FlaskForm):
             # Their certificates are valid: a different one means interception.
             self.trusted_certificate.errors.append(message("trust_refused", provider=provider))
 
+        self._shown = frozenset(shown)
+        destination_fields = DESTINATION_FIELDS[self.protocol.data]
+        self.partial = None
+        if not any(self[name].errors for name in destination_fields):
+            self.partial = MailSettings.from_dict(
+                {name: value for name, value in cleaned.items() if value is not None})
         if self.errors:
             return False
         self.settings = MailSettings.from_dict(cleaned)
@@ -177,18 +205,28 @@ class SettingsForm(FlaskForm):
                 }.get(part, sender)
         self[name].errors.append(message("not_sendable"))
 
-    def require_secret(self, saved_secret_for, has_saved_secret: bool) -> str | None:
-        """The secret to use: the typed one, else the saved one for this same destination.
+    def require_secret(self, kept_secret_for, has_saved_secret: bool,
+                       has_draft: bool = False) -> str | None:
+        """The secret to use: the typed one, else one kept for this same destination.
 
-        `saved_secret_for(destination)` returns the stored secret only when it
-        was saved for that destination, so a changed host, port, username, TLS
-        choice or URL can never receive it. Adds a field error when a password
-        is needed and none can be used.
+        `kept_secret_for(destination)` returns a kept secret (saved, or typed
+        a moment ago) only when it was kept for that destination, so a changed
+        host, port, username, TLS choice or URL can never receive it. Adds a
+        field error when a password is needed and none can be used. Call it
+        after validate(), whatever that found: the password is checked in the
+        same pass as the other fields, as far as the destination is known.
         """
-        settings = self.settings
         if self.typed_secret:
             return self.typed_secret
-        kept = saved_secret_for(settings.destination)
+        settings = self.settings or self.partial
+        if settings is None:
+            # Part of the destination is wrong, so no kept secret can be matched
+            # to it yet; a password is sure to be missing only if none is kept.
+            if ("password" in self._shown and (self.username.data or "").strip()
+                    and not (has_saved_secret or has_draft)):
+                self.password.errors.append(message("password_required"))
+            return None
+        kept = kept_secret_for(settings.destination)
         if kept or settings.credential_kind != "password":
             return kept
         self.password.errors.append(

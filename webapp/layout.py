@@ -1,21 +1,27 @@
 """What every page shares, whichever blueprint renders it: the navigation's
 context, the helpers of the shared macros (templates/macros/) and the
 app-wide error pages."""
+import re
+
 from flask import render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
+from wtforms import HiddenField, RadioField
 
 from .auth import signed_in
 from .current import store
 from .documents import too_large_text
-from .fields import help_text
+from .fields import help_parts, help_text
 
 
 def init_app(app):
     app.context_processor(navigation)
     # Globals, not a context processor: the fragment endpoints render imported
     # macros, which see globals but no request context.
-    app.jinja_env.globals.update({"help_text": help_text, "input_attrs": input_attrs})
+    app.jinja_env.globals.update({"help_text": help_text, "help_parts": help_parts,
+                                  "input_attrs": input_attrs, "field_anchor": field_anchor})
+    app.jinja_env.filters["link_addresses"] = link_addresses
     app.register_error_handler(CSRFError, csrf_refused)
     app.register_error_handler(404, not_found)
     app.register_error_handler(413, upload_too_large)
@@ -36,6 +42,26 @@ def input_attrs(field, extra: dict) -> dict:
         attrs["aria-invalid"] = "true"
     attrs.update(extra)
     return attrs
+
+
+def field_anchor(field) -> str:
+    """The id a link to this field points at: its input, a group's first choice,
+    or for a field nobody types in (a hidden one) its messages."""
+    if isinstance(field, RadioField):
+        return f"{field.id}-0"
+    return f"errors-{field.id}" if isinstance(field, HiddenField) else field.id
+
+
+# A web address in one of our own texts: ASCII only, so it stops at the
+# surrounding words in every language; a closing full stop stays outside.
+_ADDRESS = re.compile(r"https://[A-Za-z0-9\-._~:/?#\[\]@!$&*+,;=%]+(?<![.,:;])")
+
+
+def link_addresses(text) -> Markup:
+    """One of our texts, escaped, with each https:// address in it a link.
+    Never for text from elsewhere (a server's reply): only our own sentences."""
+    escaped = str(escape(text))
+    return Markup(_ADDRESS.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped))
 
 
 def csrf_refused(error):

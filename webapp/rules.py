@@ -88,6 +88,15 @@ def visible_fields(states: Mapping[str, str | None]) -> set[str]:
     return {field for slot, fields in SLOT_FIELDS.items() if shown(slot) for field in fields} | {"protocol"}
 
 
+def fields_within(slot: str) -> list[str]:
+    """The fields of a slot and of the slots inside it, in form order."""
+    names = list(SLOT_FIELDS.get(slot, ()))
+    for child, parent in SLOT_PARENTS.items():
+        if parent == slot:
+            names += fields_within(child)
+    return names
+
+
 def encode_state(slot: str, key: str) -> str:
     return f"{slot}={key}"
 

@@ -1,11 +1,13 @@
 """The settings page (blueprint "settings"): the page, its HTMX fragments, Test and Update."""
+import secrets
 from datetime import datetime, timezone
 
-from flask import (Blueprint, flash, get_template_attribute, redirect,
-                   render_template, request, url_for)
+from flask import (Blueprint, current_app, flash, get_template_attribute, redirect,
+                   render_template, request, session, url_for)
 from flask_babel import format_datetime, format_decimal, gettext as _, lazy_gettext as _l
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
+from wtforms import BooleanField
 
 from . import explain, outbox, rules, test_status, trust
 from .certificate_texts import STOP_TRUSTING_BUTTON, TRUST_BUTTON
@@ -16,28 +18,83 @@ from .mail.message import Unusable
 from .mail.web import display_url
 from .limits import mail_limit, mail_limit_when
 from .model import MailSettings
-from .slot_texts import port_note, test_status_text, tls_warning
+from .slot_texts import confirm_text, port_note, test_status_text, tls_warning
 from .storage import SavedSettings
 from .test_status import TestStatus
 
 bp = Blueprint("settings", __name__, url_prefix="/<lang>/settings")
 
 
+# -- drafts: a password typed on a page that is rendered again ------------------
+# Without JavaScript every button re-renders the page, and a password is never
+# written into a page. So a typed secret is kept as a draft (storage/drafts.py)
+# under a random id in the session, for its destination only, and a blank
+# password field then means "the one I typed".
+
+def _draft_id(create: bool = False) -> str | None:
+    if create and not session.get("draft"):
+        session["draft"] = secrets.token_urlsafe(24)
+    return session.get("draft")
+
+
+def kept_secret_for(destination: str) -> str | None:
+    """What a blank secret field stands for: the draft typed for this very
+    destination, else the secret saved for it."""
+    draft_id = _draft_id()
+    draft = store().draft_secret(draft_id, destination) if draft_id else None
+    return draft or store().secret_for(destination)
+
+
+def keep_typed_secret(form: SettingsForm) -> None:
+    """Keep what was typed in the secret field as a draft, when it is known
+    where it may go. Marks the form, so its password field says so."""
+    settings = form.settings or form.partial
+    if form.typed_secret and settings is not None:
+        store().keep_draft(_draft_id(create=True), settings.destination, form.typed_secret,
+                           float(current_app.config["DRAFT_TTL"]))
+    draft_id = _draft_id()
+    form.draft_kept = bool(settings is not None and draft_id
+                           and store().draft_secret(draft_id, settings.destination))
+
+
+def forget_draft() -> None:
+    draft_id = session.pop("draft", None)
+    if draft_id:
+        store().drop_draft(draft_id)
+
+
 def secret_for_form(form: SettingsForm, saved: SavedSettings | None) -> str | None:
-    """The secret for a validated form: typed, else saved for this very destination
+    """The secret for a validated form: typed, else kept for this very destination
     (see SettingsForm.require_secret, which marks the password field when there is none)."""
-    return form.require_secret(store().secret_for, bool(saved and saved.has_secret))
+    draft_id = _draft_id()
+    return form.require_secret(kept_secret_for, bool(saved and saved.has_secret),
+                               has_draft=bool(draft_id and store().has_draft(draft_id)))
 
 
 def validated(form: SettingsForm, saved: SavedSettings | None) -> str | None:
-    """Validate the form once; the secret to use with its settings, if any."""
-    return secret_for_form(form, saved) if form.validate() else None
+    """Validate the form once, the password with the other fields; the secret to
+    use with its settings, if they are valid."""
+    valid = form.validate()
+    secret = secret_for_form(form, saved)
+    return secret if valid and not form.errors else None
+
+
+def typed_in_this_form(form: SettingsForm) -> str:
+    """The secret typed in this form: in the field, or a moment ago (its draft,
+    which a blank field stands for). Found by where it came from, never by
+    comparing it with the saved secret (that would tell a guess from it)."""
+    if form.typed_secret:
+        return form.typed_secret
+    draft_id = _draft_id()
+    if form.settings is None or not draft_id:
+        return ""
+    return store().draft_secret(draft_id, form.settings.destination) or ""
 
 
 def status_of(form: SettingsForm, secret: str | None) -> TestStatus:
     """The test status of a validated form that would use `secret`."""
     return test_status.form_status(form.settings if not form.errors else None, secret,
-                                   form.typed_secret)
+                                   typed_in_this_form(form))
 
 
 def preview_status(form: SettingsForm, saved: SavedSettings | None) -> TestStatus:
@@ -61,7 +118,10 @@ def form_for(settings: MailSettings, **options) -> SettingsForm:
 
 
 def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, report=None,
-                offer: str | None = None, detection=None):
+                offer: str | None = None, detection=None, confirm: bool = False):
+    """The whole page. `offer`: a certificate to offer for trust; `detection`: a
+    Detect settings report to show; `confirm`: ask before saving settings that
+    have not passed a test."""
     return render_template(
         "settings/page.html",
         form=form,
@@ -70,6 +130,7 @@ def render_page(form: SettingsForm, saved, status: TestStatus, code: int = 200, 
         status=status,
         report=report,
         detection=detection,
+        confirm=confirm,
     ), code
 
 
@@ -91,26 +152,40 @@ def _testing() -> bool:
 @bp.post("")
 @mail_limit_when(_testing)
 def update():
+    """The form sent as a whole page: Update, and without JavaScript Test, the
+    trust buttons and the refresh of the fields (the language switcher sends it
+    too, to keep what is typed)."""
     form = SettingsForm(formdata=trust.apply_choice(request.form, store()))
     saved = store().saved()
-    if request.form.get("action") == "refresh" or trust.pressed(request.form):
+    action = request.form.get("action")
+    if action == "refresh" or trust.pressed(request.form):
         # Without JavaScript, these buttons re-render the page for the choices made.
-        return render_page(form, saved, preview_status(form, saved))
+        status = preview_status(form, saved)
+        keep_typed_secret(form)
+        return render_page(form, saved, status)
     if _testing():
         report, status, offer = run_test(form, saved)
+        keep_typed_secret(form)
         return render_page(form, saved, status, report=report, offer=offer)
     secret = validated(form, saved)
-    if not form.errors:
-        settings = form.settings
-        tested = status_of(form, secret)
-        # A kept secret keeps its id, and with it the tests it passed.
-        kept_id = None if form.typed_secret else store().secret_id_for(settings.destination)
-        store().save(settings, secret, kept_id)
-        if form.typed_secret:
-            test_status.carry_over_to_saved(settings, secret, tested)
-        flash(_l("Settings saved."))
-        return redirect(url_for("settings.page"))
-    return render_page(form, saved, status_of(form, secret), 422)
+    if form.errors:
+        keep_typed_secret(form)
+        return render_page(form, saved, status_of(form, secret), 422)
+    status = status_of(form, secret)
+    if status.state != "passed" and action != "update-anyway":
+        # Settings that failed their last test, or were never tested, are saved
+        # only once the user says so (a page, so that it works without JavaScript).
+        keep_typed_secret(form)
+        return render_page(form, saved, status, confirm=True)
+    settings = form.settings
+    typed = typed_in_this_form(form)
+    # A kept secret keeps its id, and with it the tests it passed.
+    store().save(settings, secret, None if typed else store().secret_id_for(settings.destination))
+    if typed:
+        test_status.carry_over_to_saved(settings, secret, status)
+    forget_draft()
+    flash(_l("Settings saved."))
+    return redirect(url_for("settings.page"))
 
 
 def test_message_text(settings: MailSettings) -> tuple[str, str]:
@@ -152,7 +227,7 @@ def run_test(form: SettingsForm, saved) -> tuple[explain.Report, TestStatus, str
         return explain.Report(invalid=True), status_of(form, secret), None
     options = delivery_options()
     result = outbox.send(settings, secret, message, to=[recipient], options=options)
-    status = test_status.record(settings, secret, form.typed_secret, result.ok)
+    status = test_status.record(settings, secret, typed_in_this_form(form), result.ok)
     offer = trust.remember_offer(store(), settings, result)
     report = explain.report(
         result, settings,
@@ -175,7 +250,7 @@ def test():
     shown = rules.visible_fields(states) | {"test_recipient"}
     render_slot = get_template_attribute("settings/_fields.html", "slot")
     return Markup("").join([
-        get_template_attribute("macros/result.html", "outcome")(report),
+        get_template_attribute("macros/result.html", "outcome")(report, form=form),
         *(errors(form[name], oob=True) for name in sorted(shown) if name != "protocol"),
         render_slot("test_status", form, states, saved, oob=True, status=status),
         render_slot(trust.OFFER_SLOT, form, states, saved, oob=True),
@@ -201,15 +276,42 @@ def fields():
                            for name in changed)
 
 
+def kept_values(slot: str, form: SettingsForm) -> list[tuple[str, str]]:
+    """What is filled in the fields of a hidden slot, to carry as hidden inputs:
+    showing the slot again (protocol SMTP, HTTP, SMTP) shows what was typed.
+    Never a secret: the password is left out, the URL shown without its user-info."""
+    values = []
+    for name in rules.fields_within(slot):
+        field = form[name]
+        if name == "password":
+            continue
+        if isinstance(field, BooleanField):
+            value = "y" if field.data else ""
+        elif hasattr(field, "_value"):
+            value = field._value() or ""
+        else:  # a choice
+            value = field.data or ""
+        if value:
+            values.append((name, value))
+    return values
+
+
+def deadline_seconds() -> str:
+    return format_decimal(current_app.config["MAIL_DEADLINE"])
+
+
 @bp.record_once
 def register_template_helpers(state):
     # Globals, not a context processor: the fragment endpoint renders an
     # imported macro, which sees globals but no request context.
     state.app.jinja_env.globals.update({
+        "kept_values": kept_values,
+        "deadline_seconds": deadline_seconds,
         "slot_marker": rules.encode_state,
         "port_note": port_note,
         "tls_warning": tls_warning,
         "test_status_text": test_status_text,
+        "confirm_text": confirm_text,
         "trusted_facts": lambda fingerprint: trust.trusted_facts(store(), fingerprint),
         "fingerprint_groups_of": trust.fingerprint_groups_of,
         "trust_button": TRUST_BUTTON,

@@ -1,5 +1,6 @@
 """What the settings form says in its slots besides fields: the port-25 note,
-the TLS warning and the test status beside Update."""
+the TLS warning, the test status beside Update and the question before saving
+untested settings."""
 from datetime import datetime, timezone
 
 from flask_babel import format_datetime, format_time, gettext as _, lazy_gettext as _l
@@ -30,3 +31,12 @@ def test_status_text(status) -> str:
     if status.state == "changed":
         return _("The settings have changed since the last test.")
     return _("These settings have not been tested yet.")
+
+
+def confirm_text(status) -> str:
+    """The question before saving settings that have not passed a test."""
+    if status.state == "failed":
+        return _("The last test of these settings failed, so email sent with them may not "
+                 "arrive. Save them anyway?")
+    return _("These settings have not passed a test yet, so email sent with them may not "
+             "arrive. Save them anyway?")

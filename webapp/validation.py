@@ -167,6 +167,16 @@ def http_url(value: str) -> tuple[str, str]:
     return url.without_secrets, secret_of(url)
 
 
+# What a URL as typed holds before the host: "user:password@" (with or without a scheme).
+_USERINFO = re.compile(r"^((?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//)?[^/?#\s]*@")
+
+
+def without_credentials(value: str) -> str:
+    """A URL as typed, valid or not, with its user-info (the secret) left out: what a
+    page may show of it."""
+    return _USERINFO.sub(lambda m: m.group(1) or "", value or "")
+
+
 def certificate_fingerprint(value: str) -> str:
     """A trusted certificate's SHA-256 fingerprint as 64 lower-case hex digits;
     "" for none."""

@@ -31,7 +31,7 @@ def test_detect_fills_the_fields_and_the_test_passes(signed_in_page, live_server
     expect(result).to_contain_text("The DNS records of example.com (_submission._tcp.example.com)")
     expect(page.locator("#smtp_host")).to_have_value("localhost")
     expect(page.locator("#smtp_port")).to_have_value(str(detectable.port))
-    expect(page.locator("#smtp_security")).to_have_value("starttls")
+    expect(page.locator("input[name=smtp_security][value=starttls]")).to_be_checked()
     expect(page.locator("#username")).to_have_value(smtp_credentials.user)
     expect(page.locator("#password")).to_have_value(smtp_credentials.password)
 

@@ -11,8 +11,9 @@ def fill_smtp(page, port, security="starttls"):
     page.locator("#smtp_host").fill("127.0.0.1")
     page.locator("#smtp_port").fill(str(port))
     page.locator("#username").focus()
-    expect(page.locator("#smtp_security")).to_be_visible()
-    page.locator("#smtp_security").select_option(security)
+    choice = page.locator(f"input[name=smtp_security][value={security}]")
+    expect(choice).to_be_visible()
+    choice.check()
 
 
 def test_test_shows_progress_then_the_result_in_place(signed_in_page, live_server, fault_server,
@@ -24,12 +25,15 @@ def test_test_shows_progress_then_the_result_in_place(signed_in_page, live_serve
     page.locator("#from_address").fill("office@example.com")
     button = page.get_by_role("button", name="Test email settings")
     button.click()
-    expect(page.locator("#test-progress")).to_be_visible()
-    expect(button).to_be_disabled()
+    expect(page.locator("#test-progress .progress-text")).to_be_visible()
+    # The button keeps the focus but takes no second press; Update waits.
+    expect(button).to_have_attribute("aria-disabled", "true")
+    expect(page.get_by_role("button", name="Update", exact=True)).to_be_disabled()
     result = page.locator("#test-result")
     expect(result).to_contain_text("The server did not answer in time", timeout=8000)
-    expect(page.locator("#test-progress")).to_be_hidden()
+    expect(page.locator("#test-progress .progress-text")).to_be_hidden()
     expect(button).to_be_enabled()
+    expect(page.get_by_role("button", name="Update", exact=True)).to_be_enabled()
     expect(page.locator(".test-status")).to_contain_text("failed")
     # Still the same page: nothing typed was lost.
     expect(page.locator("#from_address")).to_have_value("office@example.com")
@@ -48,7 +52,7 @@ def test_successful_test_then_save_then_email_a_document(signed_in_page, live_se
     expect(page.locator("#test-result .step-detail", has_text="certificate checked")).to_be_visible()
     expect(page.locator(".test-status")).to_contain_text("passed")
 
-    page.get_by_role("button", name="Update").click()
+    page.get_by_role("button", name="Update", exact=True).click()
     expect(page.locator(".flash")).to_have_text("Settings saved.")
     page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Email a document").click()
 

@@ -14,7 +14,7 @@ def fill_server(page, port, credentials, *, javascript=True):
         page.locator("#username").focus()
     else:
         page.get_by_role("button", name="Show the fields for these choices").click()
-    page.locator("#smtp_security").select_option("tls")
+    page.locator("input[name=smtp_security][value=tls]").check()
     page.locator("#username").fill(credentials.user)
     page.locator("#password").fill(credentials.password)
 

@@ -2,7 +2,7 @@
 
 Every write is one transaction, so a failed or killed save leaves the
 previous record whole. Each table has a small store of its own (mail_settings,
-runs, send_log, admin, sessions) over one `Database` (db.py); `Store` is the one object
+runs, send_log, admin, certificates, drafts, sessions) over one `Database` (db.py); `Store` is the one object
 the app holds and reaches them all through.
 
 To add a table or a column: append a migration to `db.MIGRATIONS`, write a
@@ -16,6 +16,7 @@ from ..model import MailSettings
 from .admin import Admin
 from .certificates import SeenCertificate, SeenCertificates
 from .db import Database
+from .drafts import Drafts
 from .keys import (KEY_FILE, SECRET_KEY_FILE, KeyFile, fernet_keys, keyring, keys_from_setting,
                    load_or_create_key, read_keys, rotate_key_file, write_keys)
 from .mail_settings import MailSettingsStore, SavedSettings
@@ -37,6 +38,7 @@ class Store:
         self._send_log = SendLog(self._db)
         self._admin = Admin(self._db)
         self._certificates = SeenCertificates(self._db)
+        self._drafts = Drafts(self._db, keys)
         self._sessions = Sessions(self._db)
 
     @property
@@ -66,9 +68,12 @@ class Store:
 
     def use_keys(self, keys: MultiFernet) -> None:
         self._settings.use_keys(keys)
+        self._drafts.use_keys(keys)
 
     def reencrypt(self, keys: MultiFernet) -> int:
-        return self._settings.reencrypt(keys)
+        count = self._settings.reencrypt(keys)
+        self._drafts.use_keys(keys)
+        return count
 
     def retire_keys(self, keys: MultiFernet, retire) -> bool:
         return self._settings.retire_keys(keys, retire)
@@ -102,6 +107,20 @@ class Store:
 
     def sends(self, limit: int = 200) -> list[SendRecord]:
         return self._send_log.sends(limit)
+
+    # -- secrets typed but not saved yet (drafts.py) -----------------------------
+
+    def keep_draft(self, draft_id: str, destination: str, secret: str, ttl_seconds: float) -> None:
+        self._drafts.keep(draft_id, destination, secret, ttl_seconds)
+
+    def draft_secret(self, draft_id: str, destination: str) -> str | None:
+        return self._drafts.secret_for(draft_id, destination)
+
+    def has_draft(self, draft_id: str) -> bool:
+        return self._drafts.exists(draft_id)
+
+    def drop_draft(self, draft_id: str) -> None:
+        self._drafts.drop(draft_id)
 
     # -- the administrator (admin.py) ----------------------------------------------
 

@@ -32,7 +32,12 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE TABLE certificates (sha256 TEXT PRIMARY KEY, host TEXT NOT NULL,"
         " port INTEGER NOT NULL, der BLOB NOT NULL, seen_at TEXT NOT NULL)",
     ),
-    # 3: signed-in sessions, so that signing out and a password change end them.
+    # 3: secrets typed but not saved yet, sealed and short-lived (drafts.py).
+    (
+        "CREATE TABLE drafts (id_hash TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
+        " expires_at REAL NOT NULL)",
+    ),
+    # 4: signed-in sessions, so that signing out and a password change end them.
     (
         "CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, created_at REAL NOT NULL,"
         " last_seen REAL NOT NULL)",
