@@ -57,16 +57,18 @@ VALID_SETTINGS = {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": "25
 PDF = b"%PDF-1.4\n" + b"0" * 200 + b"\n%%EOF\n"
 
 # (endpoint, its fields, every how many hostile values it takes in the
-# systematic part): each endpoint is a kind of submission. The two that
-# render the whole page and run a test cost the most, so they take every
-# third value for each field (the fragments take them all).
+# systematic part): each endpoint is a kind of submission. Those that render
+# the whole page cost the most, so they take every third value for each
+# field, and Detect (DNS, autoconfig, probes) every sixth; the fragments
+# take them all, and only they make the mixes.
 ENDPOINTS = [
-    ("settings:update", SETTINGS_FIELDS, 1), ("settings:test", SETTINGS_FIELDS, 3),
+    ("settings:update", SETTINGS_FIELDS, 3), ("settings:test", SETTINGS_FIELDS, 3),
     ("settings:refresh", SETTINGS_FIELDS, 3), ("settings/fields", SETTINGS_FIELDS, 1),
     ("settings/test", SETTINGS_FIELDS, 1), ("documents", DOCUMENT_FIELDS, 1),
     ("signin", SIGNIN_FIELDS, 1), ("get", ["query", "path"], 1),
-    ("settings/detect", SETTINGS_FIELDS, 3),
+    ("settings/detect", SETTINGS_FIELDS, 6),
 ]
+MIXED = {"settings/fields", "settings/test", "signin", "get"}
 
 
 def corpus() -> list[tuple[str, dict, str, bool]]:
@@ -80,7 +82,7 @@ def corpus() -> list[tuple[str, dict, str, bool]]:
                 submissions.append((endpoint, {field: value}, LANGS[turn % 6], turn % 2 == 0))
                 turn += 1
     # Then mixes of several hostile fields, on the endpoints that take them all.
-    mixed = [(endpoint, fields) for endpoint, fields, every in ENDPOINTS if every == 1]
+    mixed = [(endpoint, fields) for endpoint, fields, every in ENDPOINTS if endpoint in MIXED]
     while len(submissions) < SUBMISSIONS:
         endpoint, fields = chosen.choice(mixed)
         picked = chosen.sample(fields, chosen.randint(1, min(4, len(fields))))
