@@ -95,6 +95,18 @@ def test_sign_out_ends_the_session_for_every_copy_of_the_cookie(app, auth_client
         assert response.status_code == 302 and response.headers["Location"].startswith("/en/signin")
 
 
+def test_sign_out_drops_a_password_typed_but_not_saved(app, auth_client, store):
+    form = {"csrf_token": auth_client.csrf_token, "protocol": "SMTP", "smtp_host": "127.0.0.1",
+            "smtp_port": "2525", "smtp_security": "starttls", "username": "a@example.com",
+            "password": "typed-not-saved", "action": "refresh"}
+    auth_client.post("/en/settings", data=form)
+    with auth_client.session_transaction() as session:
+        draft = session["draft"]
+    assert store.has_draft(draft)
+    auth_client.post("/en/signout", data={"csrf_token": auth_client.csrf_token})
+    assert not store.has_draft(draft)
+
+
 def test_a_password_change_signs_out_every_session(app, auth_client):
     copied = copy_of_session(app, auth_client)
     result = app.test_cli_runner().invoke(args=["set-password"],

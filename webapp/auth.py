@@ -39,8 +39,11 @@ def _start_session():
 
 def _end_session():
     """Sign out: the server forgets the session, so a copy of the cookie is
-    worth nothing either. Only the language choice stays."""
+    worth nothing either, and a password typed but not saved (its draft).
+    Only the language choice stays."""
     store().end_session(session.get("sid"))
+    if session.get("draft"):
+        store().drop_draft(session["draft"])
     lang = session.get("lang")
     session.clear()
     if lang:
