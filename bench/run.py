@@ -853,7 +853,7 @@ def run(stack: ExitStack, notes: list[str], warnings: list[str]) -> list[tuple[i
         "SENDWELL_MAIL_DEADLINE": str(MAIL_DEADLINE_S),
         "SENDWELL_MAIL_CA_FILE": tls.ca_file,
         # The run sends some 40 tests a minute from one address.
-        "SENDWELL_RATELIMIT_TEST": "100000 per minute",
+        "SENDWELL_RATELIMIT_MAIL": "100000 per minute",
         **detect_servers.env,
         **oauth.env(),  # figure 7: the loopback provider's endpoints
     }, workdir, workers)

@@ -163,3 +163,30 @@ def test_the_refresh_lock_gives_up_in_time(store):
         thread.start()
         thread.join()
     assert result == [False] and time.monotonic() - started < 1.0
+
+
+def test_a_running_store_keeps_its_grant_through_a_rotation_made_by_another(tmp_path):
+    """rotate-key beside a running Sendwell (issue 12, item 9) re-seals the
+    OAuth grant too, and the running store reads the key file again."""
+    key_file = str(tmp_path / "rotating.key")
+    storage.fernet_keys(key_file)
+    path = str(tmp_path / "running.sqlite3")
+    running = storage.Store(path, storage.KeyFile(key_file))
+    running.init()
+    running.keep_grant(MICROSOFT.destination, GRANT)
+    old_keys = storage.read_keys(key_file)
+    assert storage.rotate_key_file(storage.Store(path, storage.KeyFile(key_file)), key_file) == 1
+    assert storage.read_keys(key_file) != old_keys and len(storage.read_keys(key_file)) == 1
+    assert running.grant_for(MICROSOFT.destination) == GRANT
+    assert storage.Store(path, storage.KeyFile(key_file)).grant_for(MICROSOFT.destination) == GRANT
+
+
+def test_a_secret_no_key_opens_does_not_hold_a_rotation_up(tmp_path):
+    key_file = str(tmp_path / "rotating.key")
+    storage.fernet_keys(key_file)
+    path = str(tmp_path / "lost.sqlite3")
+    lost = storage.Store(path, storage.keyring([Fernet.generate_key()]))
+    lost.init()
+    lost.keep_grant(MICROSOFT.destination, GRANT)  # sealed with a key that is gone
+    assert storage.rotate_key_file(storage.Store(path, storage.KeyFile(key_file)), key_file) == 0
+    assert len(storage.read_keys(key_file)) == 1

@@ -4,7 +4,7 @@ import re
 import pytest
 
 from helpers import HX, element, elements, post
-from webapp.settings_views import settings_fingerprint
+from webapp import test_status
 
 
 PASSWORD = "pa55-w0rd-never-shown"
@@ -276,7 +276,8 @@ def test_test_status_resets_on_any_change(auth_client, store, app):
     post(auth_client, "/en/settings", {**VALID_SMTP, "action": "update-anyway"})
     with app.test_request_context():
         saved = store.saved().settings
-        store.record_test(settings_fingerprint(saved, PASSWORD), ok=True)
+        store.record_test(test_status.fingerprint(
+            saved, f"saved:{store.secret_id_for(saved.destination)}"), ok=True)
     html = auth_client.get("/en/settings").get_data(as_text=True)
     assert re.search(r"Tested at [^<]+: passed\.", html)
     shown = markers(html)
@@ -290,6 +291,63 @@ def test_test_status_resets_on_any_change(auth_client, store, app):
                     m for m in shown if not m.startswith("test_status")]},
                 headers=HX).get_data(as_text=True)
     assert "passed." in back
+
+
+def status_text(html):
+    slot = element(html, id="slot-test_status")
+    return slot and slot.text
+
+
+def token_in(html):
+    found = element(html, "input", name="test_token")
+    return found and found.attrs["value"]
+
+
+@pytest.fixture
+def relay_form(fault_server, fault_scripts):
+    """Settings for a loopback server that takes any password (and says nothing of it)."""
+    server = fault_server(fault_scripts.smtp())
+    return {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
+            "smtp_security": "opportunistic", "username": "accounts@example.com"}
+
+
+def test_the_test_status_never_confirms_the_saved_password(auth_client, store, relay_form):
+    post(auth_client, "/en/settings", {**relay_form, "password": PASSWORD, "action": "update-anyway"}, {})
+    tested = post(auth_client, "/en/settings/test", {**relay_form, "password": ""})
+    assert "passed." in status_text(tested.get_data(as_text=True))
+    answers = {}
+    for guess in (PASSWORD, "wrong-guess-1", PASSWORD.upper()):
+        html = post(auth_client, "/en/settings/fields",
+                    {**relay_form, "password": guess, "shown": ["test_status=x"]}).get_data(as_text=True)
+        answers[guess] = status_text(html)
+    # The right password reads exactly as a wrong one.
+    assert len(set(answers.values())) == 1, answers
+    assert "passed" not in answers[PASSWORD]
+    # Saving a guess says nothing either: the saved secret is a new one.
+    post(auth_client, "/en/settings", {**relay_form, "password": PASSWORD, "action": "update-anyway"}, {})
+    assert "passed." not in status_text(auth_client.get("/en/settings").get_data(as_text=True))
+
+
+def test_a_test_with_a_typed_password_counts_for_this_form_and_what_it_saves(
+        auth_client, store, relay_form):
+    tested = post(auth_client, "/en/settings/test", {**relay_form, "password": PASSWORD})
+    html = tested.get_data(as_text=True)
+    token = token_in(html)
+    assert token and "passed." in status_text(html)
+    marker = [m for m in markers(html) if m.startswith("test_status")]
+    same = post(auth_client, "/en/settings/fields", {
+        **relay_form, "password": PASSWORD, "test_token": token, "shown": marker})
+    assert "test_status" not in slot_ids(same.get_data(as_text=True))  # still passed
+    other = post(auth_client, "/en/settings/fields", {
+        **relay_form, "password": "another-password", "test_token": token, "shown": marker})
+    assert "The settings have changed since the last test." in status_text(other.get_data(as_text=True))
+    # Without the token, the same password typed is untested.
+    bare = post(auth_client, "/en/settings/fields", {
+        **relay_form, "password": PASSWORD, "shown": marker}).get_data(as_text=True)
+    assert "passed" not in status_text(bare)
+    post(auth_client, "/en/settings", {
+        **relay_form, "password": PASSWORD, "test_token": token, "action": "update"}, {})
+    assert "passed." in status_text(auth_client.get("/en/settings").get_data(as_text=True))
 
 
 # -- who may use it ---------------------------------------------------------------

@@ -15,7 +15,7 @@ from . import detect_texts, rules, trust, validation
 from .current import detect_options, store
 from .detect import Detection, detect_settings
 from .forms import SettingsForm, message
-from .limits import limit
+from .limits import mail_limit
 from .model import looks_like_address
 from .settings_views import bp, preview_status, render_page, slot_states
 
@@ -60,7 +60,7 @@ def detect_page():
 
 
 @bp.post("/detect")
-@limit("RATELIMIT_TEST")
+@mail_limit
 def detect():
     form = SettingsForm()
     saved = store().saved()

@@ -254,6 +254,14 @@ EXPLANATIONS: dict[str, Explanation] = {
         # TRANSLATORS: Also after a failed document send: "try again", not "test again".
         _l("Try again. If it happens again, something on this network interferes with email: "
            "try port 465 or another network, and tell whoever runs the network.")),
+    "unencrypted_login": Explanation(
+        _l("Sendwell will not send the password unencrypted"),
+        _l("The connection to %(host)s is not encrypted: the server did not switch to "
+           "encryption with STARTTLS. Anyone on the way could read the password, so Sendwell "
+           "stopped before sending it."),
+        _l("Set %(smtp_port)s to 465 or 587 if your email provider supports them. Without "
+           "encryption, Sendwell signs in only to servers on this computer or in your local "
+           "network.")),
     "auth_not_offered": Explanation(
         _l("The server does not offer a sign-in here"),
         _l("You entered a username, but the server offers no way to sign in on this "

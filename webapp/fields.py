@@ -37,8 +37,9 @@ HELP = {
     "http_url": _l(
         "The web address of the mail service that receives your email, starting with https://. "
         "If the service needs a username and password, put them in the address "
-        "(https://user:password@host/path): Sendwell stores them encrypted and never shows them "
-        "again. To keep the saved ones, leave them out when you edit the address."),
+        "(https://user:password@host/path), and a key or token as the service says "
+        "(…/path?api_key=…): Sendwell stores them encrypted and never shows them again. To keep "
+        "the saved ones, leave them out when you edit the address."),
     "http_reply_to": _l(
         "The address where replies to your email go, usually your business's email address."),
     "smtp_host": _l(

@@ -10,7 +10,7 @@ from .certificate_texts import TRUST_REFUSED
 from .fields import LABELS, SECURITY_LABELS, SIGN_IN_METHOD_LABELS, fill
 from .mail.oauth import valid_tenant
 from .mail.providers import provider_for_host
-from .model import PASSWORD, SECURITY_MODES, SIGN_IN_METHODS, MailSettings
+from .model import PASSWORD, SECURITY_MODES, SIGN_IN_METHODS, MailSettings, looks_like_address
 
 MESSAGES = {
     "required": _l("Fill in this field."),
@@ -27,6 +27,11 @@ MESSAGES = {
                          "example.com or firma.local."),
     "address_local_invalid": _l("The part before the @ has a character an email address cannot "
                                 "have, or a dot at its start, at its end or twice in a row."),
+    "address_not_ascii": _l("Sendwell cannot use addresses with accented letters or letters of "
+                            "other alphabets before the @ (such as ñ, é or я). Use another "
+                            "address of this mailbox."),
+    "not_sendable": _l("Sendwell cannot put this into an email. Check it for unusual "
+                       "characters."),
     "header_unsafe": _l("Line breaks and control characters are not allowed here."),
     "host_invalid": _l("Enter a server name such as smtp.example.com, or an IP address."),
     "host_has_port": _l("Enter the port in the %(smtp_port)s field, not here."),
@@ -248,6 +253,18 @@ class SettingsForm(FlaskForm):
             except validation.Invalid:
                 pass
         return MailSettings.from_dict(cleaned)
+
+    def refuse_for_the_message(self, part: str) -> None:
+        """Mark the field behind `part` of a message the builder refused
+        ("from_address", "reply_to", "to": see mail.message.Unusable)."""
+        settings = self.settings
+        http = settings.protocol == "HTTP"
+        sender = ("http_reply_to" if http else
+                  "username" if looks_like_address(settings.username) else "from_address")
+        name = {"reply_to": "http_reply_to" if http else "reply_to_address",
+                "to": "test_recipient" if (self.test_recipient.data or "").strip() else sender,
+                }.get(part, sender)
+        self[name].errors.append(message("not_sendable"))
 
     def require_secret(self, kept_secret_for, has_saved_secret: bool,
                        has_draft: bool = False) -> str | None:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 from .mail import oauth, oauth_web
 from .mail.attempt import Attempt, Stop
-from .mail.result import DeliveryResult, Diagnosis, Step
+from .mail.result import DeliveryResult, Diagnosis, Step, secret_encodings
 from .mail.xoauth2 import OAuthLogin
 from .model import MailSettings
 from .storage import Grant
@@ -71,8 +71,9 @@ def login(store, settings: MailSettings, credential: OAuthCredential, *,
 
     def access_token(attempt: Attempt) -> str:
         # Scrubbed from anything a server sends back, like the password.
-        attempt.secrets.extend(secret for secret in (credential.client_secret,
-                                                     credential.grant.refresh_token) if secret)
+        attempt.add_secrets(form for secret in (credential.client_secret,
+                                                credential.grant.refresh_token)
+                            for form in secret_encodings(secret))
         grant = store.grant_for(destination) or credential.grant
         if not oauth.needs_refresh(_token_view(grant)):
             return grant.access_token

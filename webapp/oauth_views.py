@@ -29,7 +29,7 @@ from . import explain, oauth_tokens
 from .current import oauth_settings, store
 from .fields import LABELS
 from .forms import SettingsForm, message
-from .limits import limit
+from .limits import mail_limit
 from .mail import oauth
 from .mail.result import DeliveryResult, Diagnosis
 from .oauth_diagnoses import SIGN_IN_BUTTONS
@@ -166,7 +166,7 @@ def _fragment(form: SettingsForm, names=()):
 
 
 @bp.post("/<lang>/oauth/start")
-@limit("RATELIMIT_TEST")
+@mail_limit
 def start():
     form = SettingsForm()
     form.validate()
@@ -208,7 +208,7 @@ def go():
 
 
 @bp.get("/oauth/callback")
-@limit("RATELIMIT_TEST")
+@mail_limit
 def callback():
     expected = session.pop(SESSION_STATE, None)
     verifier = session.pop(SESSION_VERIFIER, None)
@@ -247,7 +247,7 @@ def callback():
 
 
 @bp.post("/<lang>/oauth/signout")
-@limit("RATELIMIT_TEST")
+@mail_limit
 def signout():
     form = SettingsForm()
     settings = form.settings_so_far()

@@ -4,6 +4,7 @@ One set of rules for the full page, the HTMX fragments and validation. Plain
 Python: `values` is any mapping of field name -> submitted string (a ticked
 checkbox is present with any value, an unticked one is absent).
 """
+import re
 from collections.abc import Mapping
 
 from .mail.oauth import MICROSOFT, SMTP_SERVERS
@@ -50,10 +51,11 @@ SLOT_FIELDS = {
 
 
 def parse_port(raw) -> int | None:
-    try:
-        port = int(str(raw).strip())
-    except (TypeError, ValueError):
+    text = str(raw).strip()
+    # ASCII digits only, as validation.port: int() also reads "５８７".
+    if not re.fullmatch(r"[0-9]+", text):
         return None
+    port = int(text)
     return port if 1 <= port <= 65535 else None
 
 

@@ -1,9 +1,5 @@
 """The settings page (blueprint "settings"): the page, its HTMX fragments, Test and Update."""
-import hashlib
-import hmac
-import json
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from flask import (Blueprint, current_app, flash, get_template_attribute, redirect,
@@ -13,51 +9,21 @@ from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField
 
-from . import explain, oauth_tokens, oauth_views, outbox, rules, trust
+from . import explain, oauth_tokens, oauth_views, outbox, rules, test_status, trust
 from .certificate_texts import STOP_TRUSTING_BUTTON, TRUST_BUTTON
 from .current import delivery_options, send_credential, store
 from .fields import fill
 from .forms import SECRET_CHECKS, SettingsForm, message as field_message
-from .limits import limit
+from .mail.message import Unusable
+from .mail.web import display_url
+from .limits import mail_limit, mail_limit_when
 from .model import MailSettings
 from .oauth_diagnoses import SIGN_IN_BUTTONS
 from .slot_texts import confirm_text, port_note, test_status_text, tls_warning
-from .storage import SavedSettings, TestRun
+from .storage import SavedSettings
+from .test_status import TestStatus
 
 bp = Blueprint("settings", __name__, url_prefix="/<lang>/settings")
-
-
-@dataclass(frozen=True)
-class TestStatus:
-    """Whether the settings as they stand passed a test: the slot beside Update."""
-    state: str                  # "untested", "changed", "passed" or "failed"
-    at: datetime | None = None  # when the test ran, for "passed" and "failed"
-
-    @classmethod
-    def of(cls, run: TestRun) -> "TestStatus":
-        return cls("passed" if run.ok else "failed", run.at)
-
-    @property
-    def key(self) -> str:
-        """The slot's state: it holds the time, so a newer test renders the slot again."""
-        return f"{self.state}@{self.at.isoformat()}" if self.at else self.state
-
-
-def settings_fingerprint(settings: MailSettings, secret) -> str:
-    """Identifies settings exactly as tested, secret included, without storing the secret
-    (an OAuth sign-in counts by its identity, which a rotated refresh token keeps)."""
-    if isinstance(secret, oauth_tokens.OAuthCredential):
-        secret = secret.identity
-    material = json.dumps([settings.to_dict(), secret or ""], sort_keys=True).encode()
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), material, hashlib.sha256).hexdigest()
-
-
-def status_for(settings: MailSettings | None, secret) -> TestStatus:
-    """The test status of these settings with this secret (None: the form is not valid)."""
-    run = None if settings is None else store().test_run(settings_fingerprint(settings, secret))
-    if run is not None:
-        return TestStatus.of(run)
-    return TestStatus("changed" if store().has_test_runs() else "untested")
 
 
 # -- drafts: a password typed on a page that is rendered again ------------------
@@ -122,11 +88,28 @@ def validated(form: SettingsForm, saved: SavedSettings | None):
     return secret if valid and not form.errors else None
 
 
+def typed_in_this_form(form: SettingsForm) -> str:
+    """The secret typed in this form: in the field, or a moment ago (its draft,
+    which a blank field stands for). Found by where it came from, never by
+    comparing it with the saved secret (that would tell a guess from it)."""
+    if form.typed_secret:
+        return form.typed_secret
+    draft_id = _draft_id()
+    if form.settings is None or not draft_id:
+        return ""
+    return store().draft_secret(draft_id, form.settings.destination) or ""
+
+
+def status_of(form: SettingsForm, secret: str | None) -> TestStatus:
+    """The test status of a validated form that would use `secret`."""
+    return test_status.form_status(form.settings if not form.errors else None, secret,
+                                   typed_in_this_form(form))
+
+
 def preview_status(form: SettingsForm, saved: SavedSettings | None) -> TestStatus:
     """The test status of a form still being filled in. It shows no messages:
     those come with Test and Update."""
-    secret = validated(form, saved)
-    status = status_for(form.settings, secret)
+    status = status_of(form, validated(form, saved))
     for field in form:
         field.errors = []
     return status
@@ -178,10 +161,15 @@ def page():
         secret = oauth_tokens.credential_for(store(), settings, "")
     else:
         secret = store().secret_for(settings.destination)
-    return render_page(form_for(settings), saved, status_for(settings, secret))
+    return render_page(form_for(settings), saved, test_status.saved_status(settings, secret))
+
+
+def _testing() -> bool:
+    return request.form.get("action") == "test"
 
 
 @bp.post("")
+@mail_limit_when(_testing)
 def update():
     """The form sent as a whole page: Update, and without JavaScript Test, the
     trust buttons and the refresh of the fields (the language switcher sends it
@@ -194,27 +182,32 @@ def update():
         status = preview_status(form, saved)
         keep_typed_secret(form)
         return render_page(form, saved, status)
-    if action == "test":
+    if _testing():
         report, status, offer = run_test(form, saved)
         keep_typed_secret(form)
         return render_page(form, saved, status, report=report, offer=offer)
     secret = validated(form, saved)
     if form.errors:
         keep_typed_secret(form)
-        return render_page(form, saved, status_for(form.settings, secret), 422)
-    status = status_for(form.settings, secret)
+        return render_page(form, saved, status_of(form, secret), 422)
+    status = status_of(form, secret)
     if status.state != "passed" and action != "update-anyway":
         # Settings that failed their last test, or were never tested, are saved
         # only once the user says so (a page, so that it works without JavaScript).
         keep_typed_secret(form)
         return render_page(form, saved, status, confirm=True)
-    if form.settings.credential_kind == "oauth":
-        store().save(form.settings, None)  # the sign-in is stored on its own
+    settings = form.settings
+    typed = typed_in_this_form(form)
+    if settings.credential_kind == "oauth":
+        store().save(settings, None)  # the sign-in is stored on its own
         if form.typed_secret:
-            store().set_grant_client_secret(form.settings.destination, form.typed_secret)
+            store().set_grant_client_secret(settings.destination, form.typed_secret)
         oauth_views.forget_draft()
     else:
-        store().save(form.settings, secret)
+        # A kept secret keeps its id, and with it the tests it passed.
+        store().save(settings, secret, None if typed else store().secret_id_for(settings.destination))
+    if typed:
+        test_status.carry_over_to_saved(settings, secret, status)
     forget_draft()
     flash(_l("Settings saved."))
     return redirect(url_for("settings.page"))
@@ -222,7 +215,9 @@ def update():
 
 def test_message_text(settings: MailSettings) -> tuple[str, str]:
     if settings.protocol == "HTTP":
-        route = settings.http_url
+        # Without the query: a parameter that is not a credential may still
+        # be something only the sender should know.
+        route = display_url(settings.http_url)
     else:
         route = fill(_l("%(host)s, port %(port)s"), host=settings.smtp_host, port=settings.smtp_port)
     subject = _("Sendwell test email")
@@ -245,26 +240,31 @@ def run_test(form: SettingsForm, saved) -> tuple[explain.Report, TestStatus, str
     """
     secret = validated(form, saved)
     if form.errors:
-        return explain.Report(invalid=True), status_for(form.settings, secret), None
+        return explain.Report(invalid=True), status_of(form, secret), None
     settings = form.settings
     recipient = (form.test_recipient.data or "").strip() or settings.sender
     subject, body = test_message_text(settings)
-    message = outbox.compose(settings, to=[recipient], subject=subject, body=body)
+    try:
+        message = outbox.compose(settings, to=[recipient], subject=subject, body=body)
+    except Unusable as refused:
+        # The checks of validation.py should have said so; never a 500 if not.
+        form.refuse_for_the_message(refused.part)
+        return explain.Report(invalid=True), status_of(form, secret), None
     options = delivery_options()
     result = outbox.send(settings, send_credential(settings, secret), message, to=[recipient],
                          options=options)
-    run = store().record_test(settings_fingerprint(settings, secret), result.ok)
+    status = test_status.record(settings, secret, typed_in_this_form(form), result.ok)
     offer = trust.remember_offer(store(), settings, result)
     report = explain.report(
         result, settings,
         success_text=_("The test email was sent to %(recipient)s in %(seconds)s seconds.",
                        recipient=recipient,
                        seconds=format_decimal(result.total_ms / 1000, format="#,##0.00")))
-    return report, TestStatus.of(run), offer
+    return report, status, offer
 
 
 @bp.post("/test")
-@limit("RATELIMIT_TEST")
+@mail_limit
 def test():
     """HTMX: run a test; the result goes in place; field messages, status and
     the certificate offer out of band."""

@@ -230,5 +230,5 @@ def test_a_token_never_crosses_the_internet_in_plain_text(oauth_server, xoauth2_
     message = build_message(from_address=ACCOUNT, to=["client@example.org"], subject="x", body="x\n")
     result = smtp.send(dest, message, envelope_from=ACCOUNT, envelope_to=["client@example.org"],
                        deadline_s=3.0)
-    diagnosis = assert_failed(result, "auth_not_offered", "login")
-    assert diagnosis.facts["encrypted"] is False and plain.attempts == []
+    diagnosis = assert_failed(result, "unencrypted_login", "login")
+    assert diagnosis.facts["starttls_offered"] is False and plain.attempts == []

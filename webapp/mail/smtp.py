@@ -27,7 +27,7 @@ from .certificates import presented_facts
 from .message import message_bytes
 from .result import DeliveryResult, Diagnosis
 from .smtp_auth import choose_mechanism, secret_forms, token_forms
-from .smtp_client import SmtpClient, default_local_hostname
+from .smtp_client import SmtpClient, default_local_hostname, excerpt
 
 SECURITY_MODES = ("tls", "starttls", "opportunistic")
 
@@ -106,7 +106,7 @@ class _Session:
         try:
             if self.dest.oauth is not None:
                 self.access_token = self.dest.oauth.access_token(self.attempt)
-                self.attempt.secrets.extend(token_forms(self.access_token, self.dest.username))
+                self.attempt.add_secrets(token_forms(self.access_token, self.dest.username))
             self._open()
             self._deliver(data, envelope_from, envelope_to)
             return self.attempt.finish()
@@ -149,7 +149,9 @@ class _Session:
 
     def _reply(self, code: int, reply: bytes | str | None) -> str | None:
         text = self.attempt.text(reply)
-        return f"{code} {text}".strip() if code and code > 0 else text
+        if not code or code < 0:
+            return text
+        return f"{code} {text}" if text else str(code)
 
     def _implicit_tls(self) -> None:
         with self._step("tls") as step:
@@ -171,7 +173,8 @@ class _Session:
         plain_first = self.dest.security != "tls"
         with self._step("greeting") as step:
             local_hostname = self.local_hostname or default_local_hostname(self.sock)
-            self.client = SmtpClient(self.sock, host=self.dest.host, local_hostname=local_hostname)
+            self.client = SmtpClient(self.sock, host=self.dest.host, local_hostname=local_hostname,
+                                     expired=self.attempt.expired)
             self._set_timeout(GREETING_SHARE_WHEN_PLAIN if plain_first else 1.0)
             try:
                 code, reply = self.client.connect(self.dest.host, self.dest.port)
@@ -179,17 +182,17 @@ class _Session:
                 raw_lines = self.client.raw_reply_lines
                 if (raw_lines and not self.attempt.expired()
                         and not smtp_replies.is_smtp_line(raw_lines[0])):
-                    step.fail("not_smtp", reply_text=b" ".join(raw_lines)[:1000])
+                    step.fail("not_smtp", reply_text=excerpt(raw_lines))
                 if (plain_first and is_timeout(exc) and not self.attempt.expired()
                         and smtp_probes.speaks_implicit_tls(self.attempt, self.address,
                                                             self.dest.host)):
                     step.fail("tls_expected_on_connect", facts={"suggested_port": 465})
                 raise
-            except smtplib.SMTPResponseException:  # a line too long to be SMTP
-                step.fail("not_smtp", reply_text=b" ".join(self.client.raw_reply_lines)[:1000])
+            except smtplib.SMTPResponseException:  # a line or a reply too long to be SMTP
+                step.fail("not_smtp", reply_text=excerpt(self.client.raw_reply_lines))
             raw_lines = self.client.raw_reply_lines
             if not raw_lines or not all(smtp_replies.is_smtp_line(line) for line in raw_lines):
-                step.fail("not_smtp", reply_text=b" ".join(raw_lines)[:1000])
+                step.fail("not_smtp", reply_text=excerpt(raw_lines))
             step.reply = self._reply(code, reply)
             step.detail = {"banner": self.attempt.text(reply)}
             self._expect(step, code, reply)
@@ -278,13 +281,16 @@ class _Session:
     def _login(self) -> None:
         client = self.client
         with self._step("login") as step:
+            if not self.encrypted and not net.is_local_network_address(self.address[1][0]):
+                # STARTTLS not offered, refused or stripped by someone on the
+                # way: the password (or a token) would cross strangers'
+                # networks readable. CRAM-MD5 too can be stripped.
+                step.fail("unencrypted_login", facts={"starttls_offered": client.has_extn("starttls")})
             if not client.has_extn("auth"):
                 step.fail("auth_not_offered", facts={"encrypted": self.encrypted})
             advertised = client.esmtp_features["auth"].upper().split()
             oauth = self.dest.oauth
             mechanism = choose_mechanism(advertised, encrypted=self.encrypted, oauth=oauth is not None)
-            if oauth is not None and not self.encrypted and not net.is_forbidden_address(self.address[1][0]):
-                mechanism = None  # a bearer token never crosses the internet in plain text
             if mechanism is None:
                 facts = {"encrypted": self.encrypted, "mechanisms": advertised[:10]}
                 step.fail("auth_not_offered", facts={**facts, "oauth": oauth.provider} if oauth else facts)
@@ -295,19 +301,23 @@ class _Session:
                 code, reply = client.authenticate(mechanism, self.dest.username, secret)
             except smtplib.SMTPAuthenticationError as exc:
                 code, reply = exc.smtp_code, exc.smtp_error
-                step.reply = self._reply(code, reply)
+                # The server's words after AUTH are the likeliest to echo the
+                # password in some disguise: only the codes are kept.
+                step.reply = self._reply(code, smtp_replies.enhanced_status(self.attempt.text(reply)))
                 if oauth is not None:
                     self._token_refused(step, mechanism, code, reply)
-                self._expect(step, code, reply)
-            step.reply = self._reply(code, reply)
+                self._expect(step, code, reply, words_kept=False)
+            step.reply = self._reply(code, smtp_replies.enhanced_status(self.attempt.text(reply)))
 
     def _token_refused(self, step: StepRecord, mechanism: str, code: int, reply) -> None:
         oauth = self.dest.oauth
-        verdict = xoauth2.auth_failure(oauth.provider, mechanism, code, self.attempt.text(reply),
+        text = self.attempt.text(reply)
+        verdict = xoauth2.auth_failure(oauth.provider, mechanism, code, text,
                                        challenge=self.client.xoauth2_challenge,
                                        account=oauth.account, username=self.dest.username)
         if verdict is not None:
-            step.fail(verdict[0], reply_code=code, reply_text=reply, facts=verdict[1])
+            step.fail(verdict[0], reply_code=code, reply_text=smtp_replies.enhanced_status(text),
+                      facts=verdict[1])
 
     def _mail_from(self, envelope_from: str, envelope_to: list[str], data: bytes) -> None:
         client = self.client
@@ -369,12 +379,17 @@ class _Session:
     # --- diagnosis helpers --------------------------------------------------
 
     def _expect(self, step: StepRecord, code: int, reply, facts: dict | None = None,
-                size: int | None = None) -> None:
+                size: int | None = None, words_kept: bool = True) -> None:
         """Fail ``step`` unless the reply is one it hopes for; ``facts`` go
-        with the diagnosis, ``size`` (of the message) when it is too large."""
-        verdict = smtp_replies.classify(step.name, code, self.attempt.text(reply) or "")
+        with the diagnosis, ``size`` (of the message) when it is too large;
+        without ``words_kept`` only the enhanced status code of the reply
+        goes with it."""
+        text = self.attempt.text(reply) or ""
+        verdict = smtp_replies.classify(step.name, code, text)
         if verdict is None:
             return
+        if not words_kept:
+            reply = smtp_replies.enhanced_status(text)
         diagnosis, reply_facts = verdict
         if diagnosis == "not_smtp" and code < 0:
             # smtplib read no reply code: the words alone, no facts of the command.

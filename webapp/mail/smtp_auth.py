@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 import hmac
 import smtplib
-from urllib.parse import quote
 
 from . import xoauth2
+from .result import secret_encodings
 from .smtp_replies import ACCEPTED
 
 MAX_CHALLENGES = 4
@@ -93,31 +93,16 @@ def _b64(text: str) -> str:
 
 
 def secret_forms(password: str | None, username: str | None = None) -> list[str]:
-    """A password and the encodings in which it crosses the wire, to scrub
-    from anything a server sends back: base64 alone (LOGIN), of NUL user NUL
-    password (PLAIN), of user:password (HTTP Basic), and percent-encoded (a
-    URL's user-info)."""
-    if not password:
-        return []
-    raw = password.encode("utf-8")
-    forms = [password, base64.b64encode(raw).decode("ascii")]
-    if username is not None:
-        user = username.encode("utf-8")
-        forms.append(base64.b64encode(b"\0" + user + b"\0" + raw).decode("ascii"))
-        forms.append(base64.b64encode(user + b":" + raw).decode("ascii"))
-    forms.append(quote(password, safe=""))
-    return forms
+    """A password and the encodings in which it crosses the wire or may be
+    echoed, to scrub from anything a server sends back (result.Scrubber).
+    Its base64 at every alignment covers the LOGIN, PLAIN (NUL user NUL
+    password) and HTTP Basic (user:password) forms alike, whatever the
+    username."""
+    return secret_encodings(password)
 
 
 def token_forms(token: str | None, username: str | None) -> list[str]:
-    """An access token and the encodings in which it crosses the wire
-    (the XOAUTH2 initial response in base64), to scrub like a password."""
-    if not token:
-        return []
-    forms = [token, base64.b64encode(token.encode("utf-8")).decode("ascii")]
-    if username:
-        try:
-            forms.append(_b64(xoauth2.initial_response(username, token)))
-        except ValueError:
-            pass  # a token that cannot go into XOAUTH2 is never sent
-    return forms
+    """An access token and the encodings in which it crosses the wire or may
+    be echoed: its base64 at every alignment also covers the XOAUTH2 initial
+    response, whatever the username."""
+    return secret_encodings(token)

@@ -111,9 +111,19 @@ def is_smtp_line(line: bytes) -> bool:
 
 def advertised_size(value: str | None) -> int | None:
     """The SIZE limit from EHLO; 0 or missing means no stated limit."""
-    if value and value.strip().isdigit():
+    # ASCII digits only: a server's "SIZE ²" passes str.isdigit() and fails int().
+    if value and re.fullmatch(r"[0-9]{1,20}", value.strip()):
         return int(value.strip()) or None
     return None
+
+
+_ENHANCED_STATUS = re.compile(r"(?<![0-9.])([245]\.[0-9]{1,3}\.[0-9]{1,3})(?![0-9.])")
+
+
+def enhanced_status(text: str | None) -> str | None:
+    """The enhanced status code in a reply ("5.7.8", RFC 3463), if any."""
+    match = _ENHANCED_STATUS.search(text or "")
+    return match.group(1) if match else None
 
 
 def parse_queue_id(reply: str | bytes | None) -> str | None:

@@ -45,6 +45,11 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE TABLE oauth_sign_ins (key TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
         " expires_at REAL NOT NULL)",
     ),
+    # 5: signed-in sessions, so that signing out and a password change end them.
+    (
+        "CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, created_at REAL NOT NULL,"
+        " last_seen REAL NOT NULL)",
+    ),
 ]
 
 

@@ -26,6 +26,7 @@ from datetime import datetime, timezone
 from cryptography.fernet import InvalidToken, MultiFernet
 
 from .db import Database
+from .keys import FixedKeys, KeyFile
 
 
 @dataclass(frozen=True)
@@ -52,17 +53,21 @@ class Grant:
 class _Sealed:
     """Fernet sealing of a JSON object together with the key it belongs to."""
 
-    def __init__(self, keys: MultiFernet):
-        self.keys = keys
+    def __init__(self, keys: MultiFernet | KeyFile):
+        self.use_keys(keys)
+
+    def use_keys(self, keys: MultiFernet | KeyFile) -> None:
+        # The key file is read again when it changes (a rotation beside a running app).
+        self._keys = keys if isinstance(keys, KeyFile) else FixedKeys(keys)
 
     def seal(self, bound_to: str, data: dict) -> bytes:
-        return self.keys.encrypt(json.dumps({"bound_to": bound_to, "data": data}).encode())
+        return self._keys.current().encrypt(json.dumps({"bound_to": bound_to, "data": data}).encode())
 
     def open(self, token: bytes | None, bound_to: str) -> dict | None:
         if not token:
             return None
         try:
-            sealed = json.loads(self.keys.decrypt(bytes(token)))
+            sealed = json.loads(self._keys.current().decrypt(bytes(token)))
         except (InvalidToken, ValueError):
             return None  # a lost or changed key: the user signs in again
         if not isinstance(sealed, dict) or sealed.get("bound_to") != bound_to:
@@ -71,13 +76,13 @@ class _Sealed:
 
 
 class OAuthGrants:
-    def __init__(self, db: Database, keys: MultiFernet):
+    def __init__(self, db: Database, keys: MultiFernet | KeyFile):
         self._db = db
         self._sealed = _Sealed(keys)
         self._lock_path = f"{db.path}.oauth-lock"
 
     def use_keys(self, keys: MultiFernet) -> None:
-        self._sealed.keys = keys
+        self._sealed.use_keys(keys)
 
     def grant_for(self, destination: str) -> Grant | None:
         row = self._db.one("SELECT sealed FROM oauth_grants WHERE destination = ?", (destination,))
@@ -170,12 +175,12 @@ class SignIns:
     """Sign-ins under way and their outcomes, each kept under
     ``kind`` + a hash of a key the administrator's session holds."""
 
-    def __init__(self, db: Database, keys: MultiFernet):
+    def __init__(self, db: Database, keys: MultiFernet | KeyFile):
         self._db = db
         self._sealed = _Sealed(keys)
 
     def use_keys(self, keys: MultiFernet) -> None:
-        self._sealed.keys = keys
+        self._sealed.use_keys(keys)
 
     @staticmethod
     def _row_key(kind: str, key: str) -> str:
