@@ -17,7 +17,7 @@ from .fields import fill
 from .mail.providers import Provider, provider_named
 from .mail.result import DeliveryResult, Diagnosis, Step
 from .model import MailSettings
-from .oauth_diagnoses import OAUTH_PROVIDER_NAMES, SIGN_IN_AGAIN, SIGN_IN_BUTTONS
+from .diagnoses import OAUTH_PROVIDER_NAMES, SIGN_IN_AGAIN, SIGN_IN_BUTTONS
 
 # The facts a failure's texts can use besides the diagnosis's own.
 DERIVED_FACTS = ("host", "port", "status", "seconds", "names", "trust_button", "oauth_provider",

@@ -11,7 +11,7 @@ from .diagnoses import EXPLANATIONS, TROUBLESHOOTING
 from .explain import provider_steps
 from .fields import HELP, LABELS, fill, label_values
 from .mail.providers import GMAIL, MICROSOFT_365, YAHOO_JAPAN, YAHOO_MAIL, Provider
-from .oauth_diagnoses import SIGN_IN_BUTTONS
+from .diagnoses import SIGN_IN_BUTTONS
 
 bp = Blueprint("guide", __name__, url_prefix="/<lang>/guide")
 

@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 from . import validation
 from .mail.oauth import DEFAULT_TENANT, GOOGLE, MICROSOFT
-from .mail.smtp import SECURITY_MODES
+from .mail.smtp_destination import SECURITY_MODES
 
 # How Sendwell signs in to an SMTP server: with a password, or with OAuth
 # at one of these providers (the keys of mail/oauth.py).

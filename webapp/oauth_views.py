@@ -32,7 +32,7 @@ from .forms import SettingsForm, message
 from .limits import mail_limit
 from .mail import oauth
 from .mail.result import DeliveryResult, Diagnosis
-from .oauth_diagnoses import SIGN_IN_BUTTONS
+from .diagnoses import SIGN_IN_BUTTONS
 from .oauth_tokens import DRAFT, DRAFT_TTL_S, PENDING, PENDING_TTL_S, draft_values
 
 bp = Blueprint("oauth", __name__)

@@ -18,7 +18,7 @@ from .mail.message import Unusable
 from .mail.web import display_url
 from .limits import mail_limit, mail_limit_when
 from .model import MailSettings
-from .oauth_diagnoses import SIGN_IN_BUTTONS
+from .diagnoses import SIGN_IN_BUTTONS
 from .slot_texts import confirm_text, port_note, test_status_text, tls_warning
 from .storage import SavedSettings
 from .test_status import TestStatus

@@ -6,7 +6,7 @@ appears in a step, a reply, a diagnosis, a log line or an exception we raise;
 the AUTH exchange is never recorded (no smtplib debug output either).
 
 What replies mean is in smtp_replies.py, AUTH in smtp_auth.py, the TLS
-handshake in tls.py. With an OAuth sign-in (``SmtpDestination.oauth``), the
+handshake in tls.py, the destination in smtp_destination.py. With an OAuth sign-in (``SmtpDestination.oauth``), the
 access token is got first, under the same deadline (a "token" step when the
 provider must be asked), and the login is XOAUTH2; the token is scrubbed like
 a password.
@@ -17,7 +17,6 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from dataclasses import dataclass, field
 from email.message import EmailMessage
 
 from . import net, smtp_probes, smtp_replies, tls, xoauth2
@@ -28,34 +27,12 @@ from .message import message_bytes
 from .result import DeliveryResult, Diagnosis
 from .smtp_auth import choose_mechanism, secret_forms, token_forms
 from .smtp_client import SmtpClient, default_local_hostname, excerpt
-
-SECURITY_MODES = ("tls", "starttls", "opportunistic")
+from .smtp_destination import SmtpDestination
 
 # When we speak first in plain text, a silent server may be one that waits
 # for a TLS handshake; wait this share of the time left for its greeting, so
 # there is time to try TLS and say so.
 GREETING_SHARE_WHEN_PLAIN = 0.6
-
-
-@dataclass(frozen=True)
-class SmtpDestination:
-    host: str            # ASCII: punycode host name, IPv4 or IPv6 literal (no brackets)
-    port: int
-    security: str        # 'tls' | 'starttls' | 'opportunistic'
-    verify_tls: bool = True
-    # A certificate the user chose to trust (SHA-256, 64 lower-case hex
-    # digits): only it is accepted, its names and chain are not checked, and
-    # the connection never goes on without TLS.
-    pinned_sha256: str | None = None
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    oauth: xoauth2.OAuthLogin | None = None   # sign in with an access token instead
-
-    def __post_init__(self) -> None:
-        if self.security not in SECURITY_MODES:
-            raise ValueError(f"security must be one of {SECURITY_MODES}")
-        if not 1 <= int(self.port) <= 65535:
-            raise ValueError("port must be 1-65535")
 
 
 def send(

@@ -1,18 +1,17 @@
 """The texts for signing in with OAuth: the steps "Get a sign-in token" and
 "Sign in with the provider", and an Explanation for each OAuth diagnosis
-code (mail/oauth_errors.py, mail/xoauth2.py), merged into diagnoses.py's
-tables. Besides the labels and the mail layer's facts, the texts use the
+code (mail/oauth_errors.py, mail/xoauth2.py), joined to the
+other tables in __init__.py. Besides the labels and the mail layer's facts, the texts use the
 facts explain.py derives: %(oauth_provider)s (Microsoft or Google) and
 %(sign_in_button)s (the sign-in button's label).
 
 Names on the providers' pages are written as the user sees them there; each
 such text has a TRANSLATORS comment.
 """
-from dataclasses import replace
-
 from flask_babel import lazy_gettext as _l
 
-from .diagnoses import EXPLANATIONS, PROVIDER_STEPS, STEP_TITLES, Explanation, ProviderSteps
+from .delivery import EXPLANATIONS as DELIVERY_EXPLANATIONS
+from .model import Explanation, ProviderSteps
 
 # The providers' names, and the sign-in button each one's texts point at.
 OAUTH_PROVIDER_NAMES = {"microsoft": "Microsoft", "google": "Google"}
@@ -167,7 +166,7 @@ OAUTH_VARIANTS: dict[str, Explanation] = {
         _l("Microsoft 365 accepts no sign-in for sending with SMTP for this mailbox or "
            "organization (SMTP AUTH is off), not even with OAuth. The sign-in with Microsoft "
            "itself worked."),
-        EXPLANATIONS["smtp_auth_disabled"].advice),
+        DELIVERY_EXPLANATIONS["smtp_auth_disabled"].advice),
     "auth_not_offered": Explanation(
         _l("The server does not offer sign-in with OAuth"),
         _l("The server offers no XOAUTH2 sign-in on this connection, so Sendwell cannot use the "
@@ -200,12 +199,3 @@ MICROSOFT_365_STEPS = ProviderSteps(
            "Manage email apps)."),
     ))
 
-
-def merge() -> None:
-    """Add the OAuth texts to diagnoses.py's tables (called once, at import)."""
-    STEP_TITLES.update(OAUTH_STEP_TITLES)
-    PROVIDER_STEPS["microsoft_365"] = MICROSOFT_365_STEPS
-    EXPLANATIONS.update(OAUTH_EXPLANATIONS)
-    for code, variant in OAUTH_VARIANTS.items():
-        EXPLANATIONS[code] = replace(EXPLANATIONS[code],
-                                     variants={"oauth": variant, **EXPLANATIONS[code].variants})
