@@ -1,8 +1,12 @@
-"""Small helpers the view tests share."""
+"""Small helpers the tests share."""
 import html as htmlmod
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from html.parser import HTMLParser
+
+import pytest
 
 HX = {"HX-Request": "true"}
 
@@ -30,6 +34,23 @@ def smtp_form(server, credentials, **extra):
     return {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
             "smtp_security": "starttls", "username": credentials.user,
             "password": credentials.password, **extra}
+
+
+# How each security mode is served by smtp_server with a given server context
+# (aiosmtpd cannot tell that an implicit-TLS connection is encrypted).
+SERVED = {
+    "tls": lambda context: {"ssl_context": context, "auth_require_tls": False},
+    "starttls": lambda context: {"tls_context": context, "require_starttls": True},
+}
+
+
+def openssl_fingerprint(cert_path: str) -> str:
+    """What `openssl x509 -fingerprint -sha256` prints for the file: AB:CD:…"""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    out = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", cert_path],
+                         check=True, capture_output=True, text=True).stdout
+    return out.strip().split("=", 1)[1]
 
 
 def text_of(html: str) -> str:
