@@ -53,6 +53,13 @@ def openssl_fingerprint(cert_path: str) -> str:
     return out.strip().split("=", 1)[1]
 
 
+def relay_form(server, **extra):
+    """Settings for a loopback SMTP server without sign-in: plain SMTP, with
+    STARTTLS when it is offered."""
+    return {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
+            "smtp_security": "opportunistic", **extra}
+
+
 def text_of(html: str) -> str:
     """What a reader sees: the text without tags, whitespace collapsed."""
     return htmlmod.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))

@@ -8,7 +8,7 @@ import io
 
 import pytest
 
-from helpers import HX, assert_oob_error, element, post
+from helpers import HX, assert_oob_error, element, post, relay_form
 from webapp import rules
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + b"0" * 100 + b"\n%%EOF\n"
@@ -24,8 +24,7 @@ def received_message(mail):
 
 def smtp_settings(server, **extra):
     """Plain SMTP to a loopback server without sign-in; the From address is typed."""
-    return {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
-            "smtp_security": "opportunistic", "username": "", **extra}
+    return relay_form(server, username="", **extra)
 
 
 @pytest.mark.parametrize("domain", PRIVATE_DOMAINS)
