@@ -1,7 +1,6 @@
 """Addresses people really use: every address field takes a business's own mail
 domain (firma.local and the like), and a refused address is explained beside
 its field, in the page's language, with the reason rather than only an example."""
-import base64
 import email
 import email.policy
 import io

@@ -6,7 +6,7 @@ import ssl
 import pytest
 from flask_babel import force_locale
 
-from helpers import HX, element, elements, post, text_of
+from helpers import element, elements, post, text_of
 from webapp import detect_texts
 from webapp.detect.findings import OUTCOMES, Candidate, Detection, Evidence, Tried
 from webapp.fields import LABELS
