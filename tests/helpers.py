@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 HX = {"HX-Request": "true"}
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 # What each language calls a test of the settings. A document that did not go
 # out was not a test, so a failed send must use none of these words. (Italian
@@ -27,6 +28,13 @@ WORDS_FOR_TEST = {
 def post(client, path, data, headers=HX):
     """POST a form as the page would, CSRF token included (as htmx unless headers={})."""
     return client.post(path, data={"csrf_token": client.csrf_token, **data}, headers=headers)
+
+
+def browser_sign_in(page, server) -> None:
+    """Sign the browser page in to `server` (a served app: ``url``, ``app``)
+    through a one-time link, as a new administrator is."""
+    token = server.app.extensions["store"].issue_signin_token(60)
+    page.goto(f"{server.url}/signin/{token}")
 
 
 def smtp_form(server, credentials, **extra):

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from helpers import HX, element, elements, post, text_of
+from helpers import HX, PDF, element, elements, post, text_of
 from oauth_views_helpers import (ACCOUNT, CALLBACK, CLIENT_SECRET, input_value, oauth_form, path_of,
                                  run_test, settings_page, sign_in, signed_in_client, start_sign_in)
 from webapp import create_app
@@ -21,7 +21,6 @@ BOTH = pytest.mark.parametrize("provider", ["microsoft", "google"])
 # The authorization server's grants (Authlib's server side) and aiosmtpd.
 LOOPBACK_SERVER_LOGGERS = ("authlib.oauth2.rfc6749", "authlib.oauth2.rfc7009",
                            "authlib.oauth2.rfc7636", "mail.log")
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
 def mail_server(site, xoauth2_smtp_server, server_tls, provider):
