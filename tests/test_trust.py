@@ -11,15 +11,20 @@ import pytest
 from helpers import HX, SERVED, element, elements, openssl_fingerprint, post, smtp_form, text_of
 from webapp.mail.certificates import colon_hex
 
-def trust_the_offer_and_save(client, form) -> str:
-    """Test `form` (it fails on the certificate), trust the certificate it
-    offers and save the settings with it: the trusted fingerprint."""
-    html = post(client, "/en/settings/test", form).get_data(as_text=True)
+@pytest.fixture
+def trusted_and_saved(auth_client, smtp_server, self_signed_certificate, smtp_credentials):
+    """A STARTTLS server with a login and a self-signed certificate; a test
+    fails on it, its certificate is trusted from the offer and the settings
+    saved: (certificate files, server, form, trusted fingerprint)."""
+    files = self_signed_certificate()
+    server = smtp_server(login=True, **SERVED["starttls"](files.context))
+    form = smtp_form(server, smtp_credentials)
+    html = post(auth_client, "/en/settings/test", form).get_data(as_text=True)
     fingerprint = element(html, "button", name="trust_certificate").attrs["value"]
-    response = post(client, "/en/settings", {**form, "trusted_certificate": fingerprint,
-                                             "action": "update-anyway"}, headers={})
+    response = post(auth_client, "/en/settings", {**form, "trusted_certificate": fingerprint,
+                                                  "action": "update-anyway"}, headers={})
     assert response.status_code == 302
-    return fingerprint
+    return files, server, form, fingerprint
 
 
 def markers(html):
@@ -141,12 +146,9 @@ def test_enter_in_a_field_still_runs_a_test(auth_client, smtp_server, self_signe
     assert first.attrs["form"] == "settings-form"
 
 
-def test_the_saved_password_is_bound_to_the_trusted_certificate(
-        auth_client, smtp_server, self_signed_certificate, smtp_credentials, store):
-    files = self_signed_certificate()
-    server = smtp_server(login=True, **SERVED["starttls"](files.context))
-    form = smtp_form(server, smtp_credentials)
-    fingerprint = trust_the_offer_and_save(auth_client, form)
+def test_the_saved_password_is_bound_to_the_trusted_certificate(auth_client, trusted_and_saved,
+                                                                smtp_credentials, store):
+    _files, server, form, fingerprint = trusted_and_saved
     saved = store.saved().settings
     assert saved.trusted_certificate == fingerprint
     assert f"pin:{fingerprint}" in saved.destination
@@ -287,14 +289,11 @@ def test_over_http_the_certificate_is_shown_but_not_offered(auth_client, http_se
     assert endpoint.requests == []
 
 
-def test_documents_are_sent_only_to_the_trusted_certificate(
-        auth_client, smtp_server, self_signed_certificate, smtp_credentials, store):
+def test_documents_are_sent_only_to_the_trusted_certificate(auth_client, trusted_and_saved,
+                                                            self_signed_certificate):
     import io
 
-    files = self_signed_certificate()
-    server = smtp_server(login=True, **SERVED["starttls"](files.context))
-    form = smtp_form(server, smtp_credentials)
-    fingerprint = trust_the_offer_and_save(auth_client, form)
+    files, server, _form, fingerprint = trusted_and_saved
 
     def send_document():
         return auth_client.post("/en/documents", data={
