@@ -136,11 +136,6 @@ def shorten(text: str | bytes | None, limit: int = MAX_REPLY_CHARS,
     return text
 
 
-def scrub(text: str | None, secrets: list[str]) -> str | None:
-    """Remove every secret (see Scrubber) from ``text``."""
-    return Scrubber(secrets)(text)
-
-
 # Runs of what shorten() removes or turns into one space: whitespace, control
 # characters and the invisible format characters (soft hyphen, zero-width
 # and bidi marks, word joiners, BOM, tag characters).
