@@ -24,8 +24,8 @@ from .attempt import Attempt, Stop, StepRecord
 from .causes import is_timeout
 from .certificates import presented_facts
 from .message import message_bytes
-from .result import DeliveryResult, Diagnosis
-from .smtp_auth import choose_mechanism, secret_forms, token_forms
+from .result import DeliveryResult, Diagnosis, secret_encodings
+from .smtp_auth import choose_mechanism
 from .smtp_client import SmtpClient, default_local_hostname, excerpt
 from .smtp_destination import SmtpDestination
 
@@ -79,11 +79,11 @@ class _Session:
 
     def run(self, data: bytes, envelope_from: str, envelope_to: list[str]) -> DeliveryResult:
         self.attempt = Attempt(self.deadline_s, host=self.dest.host,
-                               secrets=secret_forms(self.dest.password, self.dest.username))
+                               secrets=secret_encodings(self.dest.password))
         try:
             if self.dest.oauth is not None:
                 self.access_token = self.dest.oauth.access_token(self.attempt)
-                self.attempt.add_secrets(token_forms(self.access_token, self.dest.username))
+                self.attempt.add_secrets(secret_encodings(self.access_token))
             self._open()
             self._deliver(data, envelope_from, envelope_to)
             return self.attempt.finish()
