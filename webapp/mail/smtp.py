@@ -6,10 +6,10 @@ appears in a step, a reply, a diagnosis, a log line or an exception we raise;
 the AUTH exchange is never recorded (no smtplib debug output either).
 
 What replies mean is in smtp_replies.py, AUTH in smtp_auth.py, the TLS
-handshake in tls.py, the destination in smtp_destination.py. With an OAuth sign-in (``SmtpDestination.oauth``), the
-access token is got first, under the same deadline (a "token" step when the
-provider must be asked), and the login is XOAUTH2; the token is scrubbed like
-a password.
+handshake in tls.py, the destination in smtp_destination.py. With an OAuth
+sign-in (``SmtpDestination.oauth``), the access token is got first, under the
+same deadline (a "token" step when the provider must be asked), and the login
+is XOAUTH2; the token is scrubbed like a password.
 """
 
 from __future__ import annotations
@@ -276,15 +276,16 @@ class _Session:
             secret = self.access_token if oauth is not None else self.dest.password
             try:
                 code, reply = client.authenticate(mechanism, self.dest.username, secret)
+                refused = False
             except smtplib.SMTPAuthenticationError as exc:
-                code, reply = exc.smtp_code, exc.smtp_error
-                # The server's words after AUTH are the likeliest to echo the
-                # password in some disguise: only the codes are kept.
-                step.reply = self._reply(code, smtp_replies.enhanced_status(self.attempt.text(reply)))
+                code, reply, refused = exc.smtp_code, exc.smtp_error, True
+            # The server's words after AUTH are the likeliest to echo the
+            # password in some disguise: only the codes are kept.
+            step.reply = self._reply(code, smtp_replies.enhanced_status(self.attempt.text(reply)))
+            if refused:
                 if oauth is not None:
                     self._token_refused(step, mechanism, code, reply)
                 self._expect(step, code, reply, words_kept=False)
-            step.reply = self._reply(code, smtp_replies.enhanced_status(self.attempt.text(reply)))
 
     def _token_refused(self, step: StepRecord, mechanism: str, code: int, reply) -> None:
         oauth = self.dest.oauth
