@@ -186,3 +186,23 @@ def test_every_source_has_a_text():
     assert set(detect_texts.SOURCE_TEXTS) | {"probe"} == set(SOURCES)
     assert set(detect_texts.SUBJECTS) == set(SOURCES)
     assert "detect_address" in LABELS
+
+
+@pytest.mark.parametrize("address, zone, method, host", [
+    ("anna@gmail.com", "", "google", "smtp.gmail.com"),
+    # A business domain whose mail Microsoft 365 receives (its MX record).
+    ("anna@contoso.example.net", "contoso.example.net. 300 IN MX 0 contoso-test.mail.protection.outlook.com.",
+     "microsoft", "smtp.office365.com"),
+])
+def test_detect_proposes_the_providers_oauth_sign_in(auth_client, app, dns_server, address, zone,
+                                                     method, host):
+    # SPEC §8: for Google and Microsoft 365, the Sign-in method of §7 is filled.
+    app.config.update(DNS_SERVER=dns_server(zone).address, DETECT_PORTS="1")
+    html = post(auth_client, "/en/settings/detect", {
+        "protocol": "SMTP", "detect_address": address, "shown": shown_markers(auth_client)},
+        ).get_data(as_text=True)
+
+    assert element(html, "input", id="smtp_host").attrs["value"] == host
+    checked = [el.attrs["value"] for el in elements(html, "input", name="sign_in_method")
+               if "checked" in el.attrs]
+    assert checked == [method]

@@ -24,8 +24,7 @@ FILLED_FIELDS = {"smtp_host": "smtp", "smtp_port": "smtp", "smtp_security": "por
                  "username": "smtp", "from_address": "from_address", "sign_in_method": "smtp"}
 
 # The Sign-in method of SPEC section 7: Detect proposes the provider's OAuth
-# sign-in for Microsoft 365 and Google (Candidate.sign_in).
-SIGN_IN_FIELD: str | None = "sign_in_method"
+# sign-in for Microsoft 365 and Google (Candidate.sign_in), by its value there.
 SIGN_IN_VALUES: dict[str, str] = {"microsoft": "microsoft", "google": "google"}
 
 
@@ -48,8 +47,8 @@ def filled_values(detection: Detection) -> dict[str, str]:
         values["username"] = chosen.username
     if not looks_like_address(chosen.username):
         values["from_address"] = detection.address
-    if SIGN_IN_FIELD and chosen.sign_in in SIGN_IN_VALUES:
-        values[SIGN_IN_FIELD] = SIGN_IN_VALUES[chosen.sign_in]
+    if chosen.sign_in in SIGN_IN_VALUES:
+        values["sign_in_method"] = SIGN_IN_VALUES[chosen.sign_in]
     return values
 
 
