@@ -96,7 +96,18 @@ def test_the_username_is_used_when_the_address_field_is_empty(auth_client, app, 
     assert element(html, "input", id="smtp_host").attrs["value"] == "smtp.gmail.com"
     text = text_of(html)
     assert "Sendwell's list of providers: Gmail" in text
-    assert "Gmail needs an app password in Password, not your usual password." in text
+    # Google's sign-in is proposed (no password), so no word of an app password.
+    assert "app password" not in text
+
+
+def test_a_provider_that_wants_an_app_password_says_so(auth_client, app, dns_server):
+    app.config.update(DNS_SERVER=dns_server("").address, DETECT_PORTS="1")
+    html = post(auth_client, "/en/settings/detect", {
+        "protocol": "SMTP", "detect_address": "anna@yahoo.com", "shown": shown_markers(auth_client)},
+        ).get_data(as_text=True)
+
+    assert element(html, "input", id="smtp_host").attrs["value"] == "smtp.mail.yahoo.com"
+    assert "Yahoo Mail needs an app password in Password, not your usual password." in text_of(html)
 
 
 def test_nothing_found_says_so_and_what_to_ask(auth_client, app, dns_server, unused_port):

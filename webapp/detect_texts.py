@@ -234,7 +234,9 @@ def report(detection: Detection, filled: dict[str, str]) -> DetectReport:
     if detection.note_key:
         notes.append(fill(NOTES[detection.note_key]))
     provider = provider_named(chosen.provider if chosen else detection.provider)
-    if chosen is not None and provider is not None and provider.login == "app_password":
+    # With the provider's OAuth sign-in proposed, there is no password to type.
+    if (chosen is not None and provider is not None and provider.login == "app_password"
+            and "sign_in_method" not in filled):
         notes.append(fill(APP_PASSWORD, provider=provider.name))
     tried = [TriedLine(subject_text(t, detection), outcome_text(t, detection), verdict(t, detection))
              for t in detection.tried]
