@@ -2,12 +2,12 @@
 import click
 from flask import (Blueprint, current_app, flash, redirect, render_template, request,
                    session, url_for)
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField
 
 from .current import store
+from .i18n import lazy_gettext as _l
 from .limits import limit
 
 bp = Blueprint("auth", __name__)

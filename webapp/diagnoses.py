@@ -12,9 +12,10 @@ document, so no text a failure shows may call the attempt a test.
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from flask_babel import LazyString, lazy_gettext as _l
+from flask_babel import LazyString
 
 from .fields import fill
+from .i18n import lazy_gettext as _l
 
 STEP_TITLES = {
     "resolve": _l("Find the server"),

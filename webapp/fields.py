@@ -3,7 +3,9 @@ and by the guide. A text that mentions another field names it through a
 placeholder filled with that field's label."""
 import re
 
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale
+
+from .i18n import lazy_gettext as _l
 
 LABELS = {
     "protocol": _l("Protocol"),

@@ -1,5 +1,4 @@
 """The settings form: fields, and validation that follows the visibility rules."""
-from flask_babel import lazy_gettext as _l, ngettext
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
@@ -7,6 +6,7 @@ from . import rules, validation
 from .certificate_texts import TRUST_BUTTON
 from .certificate_texts import TRUST_REFUSED
 from .fields import LABELS, SECURITY_LABELS, fill
+from .i18n import lazy_gettext as _l, ngettext
 from .inputs import BooleanField, HiddenField, PasswordField, RadioField, StringField
 from .mail.providers import provider_for_host
 from .model import SECURITY_MODES, MailSettings

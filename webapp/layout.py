@@ -4,7 +4,6 @@ app-wide error pages."""
 import re
 
 from flask import render_template, request
-from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from wtforms import HiddenField, RadioField
@@ -13,6 +12,7 @@ from .auth import signed_in
 from .current import store
 from .documents import too_large_text
 from .fields import help_parts, help_text
+from .i18n import gettext as _
 
 
 def init_app(app):

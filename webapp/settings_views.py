@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from flask import (Blueprint, current_app, flash, get_template_attribute, redirect,
                    render_template, request, session, url_for)
-from flask_babel import format_datetime, format_decimal, gettext as _, lazy_gettext as _l
+from flask_babel import format_datetime, format_decimal
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField
@@ -18,6 +18,7 @@ from .certificate_texts import STOP_TRUSTING_BUTTON, TRUST_BUTTON
 from .current import delivery_options, store
 from .fields import fill
 from .forms import SettingsForm
+from .i18n import gettext as _, lazy_gettext as _l
 from .limits import limit
 from .model import MailSettings
 from .slot_texts import confirm_text, port_note, test_status_text, tls_warning
