@@ -147,6 +147,12 @@ class SettingsForm(FlaskForm):
                 values[field.name] = field.data or ""
         return values
 
+    def settle_protocol(self) -> None:
+        """A protocol other than SMTP or HTTP (a forged form) is taken as SMTP,
+        for the rules and the inputs shown; validate() still refuses it."""
+        if self.protocol.data not in ("SMTP", "HTTP"):
+            self.protocol.data = "SMTP"
+
     def _check(self, name, check):
         field = self[name]
         try:
@@ -157,8 +163,7 @@ class SettingsForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         super().validate(extra_validators)  # CSRF and WTForms' own checks
-        if self.protocol.data not in ("SMTP", "HTTP"):
-            self.protocol.data = "SMTP"
+        self.settle_protocol()
         shown = rules.visible_fields(rules.slot_states(self.values()))
         cleaned = {"protocol": self.protocol.data}
         for name in shown & FIELD_CHECKS.keys():

@@ -265,7 +265,13 @@ def fields():
     """
     form = SettingsForm(formdata=trust.apply_choice(request.form, store()))
     saved = store().saved()
-    status = preview_status(form, saved)
+    if store().has_test_runs():
+        status = preview_status(form, saved)
+    else:
+        # Before the first test every form is untested, valid or not: the
+        # form need not be validated for its status.
+        form.settle_protocol()
+        status = TestStatus("untested")
     shown = request.form.getlist("shown")
     states = slot_states(form, status, trust.offer_still_open(store(), form.values(), shown))
     changed = rules.changed_slots(states, set(shown))
