@@ -1,11 +1,12 @@
 """The settings form: fields, and validation that follows the visibility rules."""
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from . import rules, validation
 from .certificate_texts import TRUST_BUTTON
 from .certificate_texts import TRUST_REFUSED
-from .fields import LABELS, SECURITY_LABELS, fill
+from .fields import LABELS, SECURITY_LABELS, fill, label_values
 from .i18n import lazy_gettext as _l, ngettext
 from .inputs import BooleanField, HiddenField, PasswordField, RadioField, StringField
 from .mail.providers import provider_for_host
@@ -133,6 +134,14 @@ class SettingsForm(FlaskForm):
     _shown: frozenset = frozenset()
     # Set by the view: a secret typed earlier is kept for these settings' destination.
     draft_kept: bool = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The labels in the request's language, looked up once per language
+        # (fields.label_values), not at each of their two or three uses; as
+        # markup, as the lazy texts were.
+        for name, text in label_values().items():
+            self[name].label.text = Markup(text)
 
     def values(self) -> dict[str, str]:
         """What was submitted, in the shape the visibility rules read."""
