@@ -6,6 +6,8 @@ WTForms writes each attribute of an input through `Markup.format`, some
 largest part of a fields fragment (issue 17). These widgets take WTForms'
 rendering whole and only build the attributes with plain string operations.
 """
+from functools import cache
+
 import wtforms
 from markupsafe import Markup, escape
 from wtforms import widgets
@@ -17,12 +19,18 @@ def html_params(**attributes) -> Markup:
     name, True as a bare attribute, False left out, values escaped."""
     params = []
     for name, value in sorted(attributes.items()):
-        name = escape(clean_key(name))
+        name = _attribute_name(name)
         if value is True:
             params.append(name)
         elif value is not False:
             params.append(f'{name}="{str(escape(value)).replace(chr(34), "&quot;")}"')
     return Markup(" ".join(params))
+
+
+@cache
+def _attribute_name(key: str) -> str:
+    # The few names our templates use (data_keep -> data-keep), escaped.
+    return escape(clean_key(key))
 
 
 class TextInput(widgets.TextInput):
