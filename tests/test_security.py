@@ -264,3 +264,21 @@ def test_security_md_names_only_tests_that_exist():
                     defined |= set(re.findall(r"^def (test_\w+)", f.read(), re.MULTILINE))
     assert len(named) > 30
     assert named - defined == set()
+
+
+def test_every_view_with_a_limit_is_one_the_limiter_checks(app):
+    # The limiter is skipped for views outside limits.limited_views (issue 17):
+    # a limit declared around limits.limit() would be skipped too.
+    from flask_limiter.util import get_qualified_name
+
+    from webapp.limits import has_no_limit, limited_views, limiter
+
+    limited = {get_qualified_name(view) for view in limited_views}
+    assert limited and limiter._marked_for_limiting <= limited
+    assert not limiter.limit_manager.default_limits and not limiter.limit_manager.application_limits
+    with app.test_request_context("/en/settings/test", method="POST"):
+        app.preprocess_request()
+        assert not has_no_limit()
+    with app.test_request_context("/en/settings/fields", method="POST"):
+        app.preprocess_request()
+        assert has_no_limit()
