@@ -20,6 +20,9 @@ missed or a figure could not be measured, 0 otherwise.
 6. Detect settings for a domain found only by probing, one of whose ports
    accepts and never answers (bench/detect_figure.py): the median of 5 must
    stay under 4 s while Detect's deadline is 10 s.
+7. Signing in with OAuth (bench/oauth_figure.py, issue 11): the round trip,
+   and a test over XOAUTH2 that must refresh its access token against one
+   that need not.
 
 Sendwell is started the way `make run` does (gunicorn.conf.py: gthread
 workers, loopback), with its own instance folder in a temporary directory,
@@ -54,6 +57,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from detect_figure import DetectServers, figure_6
+import oauth_figure  # bench/, beside this file
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -86,9 +90,10 @@ PAGE_EXPECT = 'id="settings-form"'
 SENT_TEXT = "The test email was sent to"
 TIMED_OUT_TEXT = "The server did not answer in time"
 
-# Targets, as issue 7 states them.
-FRAGMENT_MIN_RATIO = 0.8
-PAGE_MIN_RATIO = 0.5
+# Targets, as issue 7 states them; figure 1's as issue 17 restated them.
+FRAGMENT_MIN_RATIO = 0.4
+FRAGMENT_P99_MAX_MS = 40.0
+PAGE_MIN_RATIO = 0.2
 SEND_MAX_FACTOR, SEND_MAX_EXTRA_MS = 1.3, 20.0
 HANG_MAX_EXTRA_S = 1.0
 PAGE_P99_MAX_MS = 250.0
@@ -546,9 +551,12 @@ def figure_1(hello: Gunicorn, app: Gunicorn, session: Session, connections: int)
         ratio = ours["rps"] / base["rps"]
         rows.append(Row(f"{label}: requests/s", f"{ours['rps']:.0f}", f"{base['rps']:.0f}",
                         f"{ratio:.2f}", f"≥ {minimum} × baseline", ratio >= minimum))
+        p99_target = {"fragment": FRAGMENT_P99_MAX_MS}.get(name)
         rows.append(Row(f"{label}: latency p50 / p99", latency(ours), latency(base),
                         f"{ours['p50_us'] / base['p50_us']:.1f} / "
-                        f"{ours['p99_us'] / base['p99_us']:.1f}"))
+                        f"{ours['p99_us'] / base['p99_us']:.1f}",
+                        *((f"p99 ≤ {p99_target:.0f} ms", ours["p99_us"] / 1000 <= p99_target)
+                          if p99_target else ())))
     spread = {name: f"{min(r['rps'] for r in rs):.0f}–{max(r['rps'] for r in rs):.0f}"
               for name, rs in runs.items()}
     log("figure 1: requests/s per round (min–max): "
@@ -815,6 +823,8 @@ def run(stack: ExitStack, notes: list[str], warnings: list[str]) -> list[tuple[i
     stack.callback(silent.stop)
     detect_servers = DetectServers(HOST, tls.ca)
     stack.callback(detect_servers.stop)
+    oauth = oauth_figure.OAuthServers(tls, free_port, HOST)
+    stack.callback(oauth.stop)
     # Both servers get the same environment but for Sendwell's own settings;
     # SENDWELL_WORKERS and SENDWELL_THREADS, if set, tune both alike.
     base_env = {key: value for key, value in os.environ.items()
@@ -847,8 +857,9 @@ def run(stack: ExitStack, notes: list[str], warnings: list[str]) -> list[tuple[i
         "SENDWELL_MAIL_DEADLINE": str(MAIL_DEADLINE_S),
         "SENDWELL_MAIL_CA_FILE": tls.ca_file,
         # The run sends some 40 tests a minute from one address.
-        "SENDWELL_RATELIMIT_TEST": "100000 per minute",
+        "SENDWELL_RATELIMIT_MAIL": "100000 per minute",
         **detect_servers.env,
+        **oauth.env(),  # figure 7: the loopback provider's endpoints
     }, workdir, workers)
     stack.callback(app.stop)
     app.wait_ready("/en/guide")
@@ -863,6 +874,8 @@ def run(stack: ExitStack, notes: list[str], warnings: list[str]) -> list[tuple[i
     figure(4, lambda: figure_4(app))
     figure(5, lambda: figure_5(app, hello_memory))
     figure(6, lambda: figure_6(app, session, detect_servers, request, Row, BenchError, log))
+    figure(7, lambda: oauth_figure.figure_7(session, oauth, HOST, request=request,
+                                            bench_error=BenchError, log=log, row=Row))
     if app.process.poll() is not None:
         raise BenchError(f"Sendwell exited during the run:\n{app.log_tail()}")
     return rows

@@ -7,7 +7,8 @@ from helpers import elements
 from webapp import create_app
 
 # Real servers on loopback (SMTP, faulty SMTP, HTTP) and TLS material, for every test.
-pytest_plugins = ["servers", "dns_server", "autoconfig_server"]
+pytest_plugins = ["servers", "dns_server", "autoconfig_server", "oauth_server", "xoauth2_smtp",
+                  "oauth_views_helpers"]
 
 CHROMIUM = "/usr/bin/chromium"
 

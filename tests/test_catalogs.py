@@ -20,7 +20,8 @@ SAME_EVERYWHERE = {"%(ms)s ms", "%(size)s KB", "%(size)s MB", "SMTP", "HTTP"}
 TRIED_LINES = {"%(subject)s: %(outcome)s", "%(subject)s: %(outcome)s (%(verdict)s)"}
 # Words a language has borrowed from English and uses as they are.
 SAME_IN = {
-    "it": {"Password", "Email", "Port", *TRIED_LINES},
+    # "Directory (tenant)": how the Microsoft Entra admin center writes it in Italian.
+    "it": {"Password", "Email", "Port", "Directory (tenant)", *TRIED_LINES},
     "sw": {"Port", "%(address)s, port %(port)s", "%(host)s, port %(port)s", *TRIED_LINES},
     "es": {"Error: %(page)s", *TRIED_LINES},  # "Error": the same word in Spanish
     "sl": TRIED_LINES,

@@ -123,7 +123,7 @@ def test_an_unusable_address_is_marked_beside_the_field(auth_client, address, st
 
 
 def test_detect_shares_the_limit_of_everything_that_connects_out(auth_client, app):
-    app.config["RATELIMIT_TEST"] = "2 per minute"
+    app.config["RATELIMIT_MAIL"] = "2 per minute"
     for _ in range(2):
         post(auth_client, "/en/settings/detect", {"protocol": "SMTP", "detect_address": "x"})
     post(auth_client, "/en/settings/test", {"protocol": "SMTP"})

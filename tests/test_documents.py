@@ -230,7 +230,7 @@ def bug_in_sendwell(monkeypatch):
 def test_a_failed_send_is_never_called_a_test(auth_client, app, fault_server, fault_scripts,
                                               store, monkeypatch, code, script, security,
                                               arrange):
-    app.config["RATELIMIT_SEND"] = "1000 per minute"
+    app.config["RATELIMIT_MAIL"] = "1000 per minute"
     server = fault_server(fault_scripts.smtp(**script))
     auth_client.post("/en/settings", data={
         "csrf_token": auth_client.csrf_token, "protocol": "SMTP", "smtp_host": "127.0.0.1",

@@ -23,7 +23,7 @@ SAMPLE_FACTS = {"address": "someone@example.com", "location": "https://elsewhere
                 "suggested_port": 587, "deadline_s": 15.0, "cert_names": ["other.example"],
                 "status": 503}
 # The value that selects a variant; True for the facts that are flags.
-VARIANT_FACTS = {"provider": "Gmail"}
+VARIANT_FACTS = {"provider": "Gmail", "oauth": "microsoft"}
 
 
 def every_explanation():
@@ -82,7 +82,7 @@ def test_every_placeholder_is_a_label_a_mail_fact_or_a_derived_fact(app):
 
 def test_the_derived_facts_are_derived():
     diagnosis = Diagnosis("timed_out", "greeting", reply_code=421,
-                          facts={"deadline_s": 15.0, "cert_names": ["a.example"]})
+                          facts={"deadline_s": 15.0, "cert_names": ["a.example"], "oauth": "google"})
     facts = explain.failure_facts(diagnosis, host="smtp.example.com", port=587)
     assert set(explain.DERIVED_FACTS) <= set(facts)
 

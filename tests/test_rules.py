@@ -26,7 +26,9 @@ def test_http_shows_only_its_own_group():
     ("not an@address here", True),
     ("accounts@example.com", False),
     ("  accounts@example.com  ", False),
-    ("účet@příklad.cz", False),
+    ("ucet@příklad.cz", False),
+    # A local part the 7-bit message cannot carry makes a login name, not the sender.
+    ("účet@příklad.cz", True),
 ])
 def test_email_address_field_follows_the_username(username, email_field_shown):
     assert ("from_address" in shown({"protocol": "SMTP", "username": username})) is email_field_shown
@@ -127,3 +129,17 @@ def test_a_trusted_certificate_replaces_the_choice_not_to_verify():
     # Trusting shows one slot and hides the other, nothing inside them.
     before = {rules.encode_state(slot, key) for slot, key in plain.items() if key is not None}
     assert rules.changed_slots(trusted, before) == ["tls_check", "trusted_certificate"]
+
+
+@pytest.mark.parametrize("raw, port", [("587", 587), (" 465 ", 465), ("065535", 65535), ("0025", 25),
+                                       ("65536", None), ("0", None), ("²", None), ("５８７", None),
+                                       ("", None), (None, None)])
+def test_parse_port_reads_what_validation_accepts(raw, port):
+    from webapp import validation
+
+    assert rules.parse_port(raw) == port
+    try:
+        accepted = validation.port(raw or "")
+    except validation.Invalid:
+        accepted = None
+    assert accepted == port

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -45,6 +46,33 @@ def test_password_stays_out_of_logs_at_debug_level_and_out_of_output(
         assert form not in seen
 
 
+def test_a_server_echoing_the_password_in_disguise_leaves_it_out_of_history(
+        auth_client, store, fault_server, fault_scripts):
+    password = "Echo-Pw-4455xyz"
+    raw = password.encode()
+    echoes = [password.upper(), raw.hex(), password[::-1], " ".join(password),
+              base64.b64encode(b"x" + raw).decode(), password.replace("-", "%2D")]
+    server = fault_server(fault_scripts.smtp(end_of_data="554 5.6.0 Rejected: " + " / ".join(echoes)))
+    form = {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
+            "smtp_security": "opportunistic", "username": "sender@example.com",
+            "password": password, "action": "update-anyway"}
+    assert post(auth_client, "/en/settings", form, {}).status_code == 302
+    import io
+    pdf = b"%PDF-1.4\n" + b"0" * 100 + b"\n%%EOF\n"
+    sent = auth_client.post("/en/documents", headers=HX, content_type="multipart/form-data", data={
+        "csrf_token": auth_client.csrf_token, "recipients": "client@example.com",
+        "subject": "Invoice", "message": "Attached.", "document": (io.BytesIO(pdf), "a.pdf")})
+    [record] = store.sends()
+    assert record.diagnosis == "message_refused" and record.reply.count("***") == len(echoes)
+    history = auth_client.get("/en/documents/history").get_data(as_text=True)
+    with open(store.path, "rb") as database:
+        stored = database.read()
+    for where in (record.reply, history, sent.get_data(as_text=True)):
+        for part in (password[2:10], raw.hex()[4:20], password[::-1][2:10]):
+            assert part.lower() not in where.lower(), (part, where[:300])
+    assert raw.hex().encode() not in stored and password.upper().encode() not in stored
+
+
 # -- 2. the saved password never goes to a changed destination -------------------------
 
 def test_changed_http_url_never_receives_the_saved_credentials(auth_client, http_server, store):
@@ -60,6 +88,33 @@ def test_changed_http_url_never_receives_the_saved_credentials(auth_client, http
         "protocol": "HTTP", "http_url": first.url("/send"), "http_reply_to": "office@example.com"})
     assert first.requests[-1].headers["Authorization"] == \
         "Basic " + base64.b64encode(f"api:{PASSWORD}".encode()).decode()
+
+
+def test_a_token_in_the_http_url_is_a_secret_like_the_user_info(auth_client, http_server, store):
+    server, other = http_server(), http_server()
+    token = "QTOKEN-99887766"
+    url = server.url(f"/send?region=eu&api_key={token}&accessToken=AT-{token}")
+    saved = post(auth_client, "/en/settings", {
+        "protocol": "HTTP", "http_url": url, "http_reply_to": "office@example.com",
+        "action": "update-anyway"}, {})
+    assert saved.status_code == 302
+    assert store.saved().settings.http_url == server.url("/send?region=eu")
+    page = auth_client.get("/en/settings").get_data(as_text=True)
+    assert token not in page and 'value="' + server.url("/send?region=eu") + '"' in page
+    with open(store.path, "rb") as database:
+        assert token.encode() not in database.read()
+    # The form as shown: the saved token goes with the test, to this server only.
+    shown = {"protocol": "HTTP", "http_url": server.url("/send?region=eu"),
+             "http_reply_to": "office@example.com", "test_recipient": "inbox@example.com"}
+    html = post(auth_client, "/en/settings/test", shown).get_data(as_text=True)
+    assert "The test email was sent" in html and token not in html
+    [request] = server.requests
+    assert request.path == f"/send?region=eu&api_key={token}&accessToken=AT-{token}"
+    body = base64.b64decode(request.json()["message"]).decode()
+    assert token not in body and "region=eu" not in body
+    assert server.url("/send") in body  # the test email names where it went, and no more
+    post(auth_client, "/en/settings/test", {**shown, "http_url": other.url("/send?region=eu")})
+    assert token not in other.requests[0].path
 
 
 # -- 5. remote text is inert ---------------------------------------------------------
@@ -80,7 +135,7 @@ def test_server_text_is_escaped_inside_an_hx_disabled_container(auth_client, fau
 # -- 6. CSRF, sign-in and rate limits everywhere ----------------------------------------
 
 POSTS = ["/en/settings", "/en/settings/fields", "/en/settings/test", "/en/documents",
-         "/en/signout", "/en/signin"]
+         "/en/signout", "/en/signin", "/en/oauth/start", "/en/oauth/signout"]
 
 
 @pytest.mark.parametrize("path", POSTS)
@@ -109,7 +164,7 @@ def test_every_page_but_the_guide_needs_sign_in(app):
 
 def test_tests_are_rate_limited_with_a_localized_message(auth_client, app, fault_server,
                                                           fault_scripts):
-    app.config["RATELIMIT_TEST"] = "2 per minute"
+    app.config["RATELIMIT_MAIL"] = "2 per minute"
     server = fault_server(fault_scripts.smtp())
     form = {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
             "smtp_security": "opportunistic", "from_address": "office@example.com"}
@@ -122,6 +177,40 @@ def test_tests_are_rate_limited_with_a_localized_message(auth_client, app, fault
     assert server.connections == 2
 
 
+def test_every_path_that_sends_mail_shares_one_limit(auth_client, app, fault_server,
+                                                     fault_scripts, store):
+    import io
+
+    from webapp.limits import MAIL_SCOPE, mail_limit
+
+    server = fault_server(fault_scripts.smtp())
+    form = {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
+            "smtp_security": "opportunistic", "from_address": "office@example.com"}
+    assert post(auth_client, "/en/settings", {**form, "action": "update-anyway"}, {}).status_code == 302
+    app.config["RATELIMIT_MAIL"] = "3 per minute"
+    pdf = b"%PDF-1.4\n" + b"0" * 100 + b"\n%%EOF\n"
+
+    def document():
+        return auth_client.post("/en/documents", headers=HX, content_type="multipart/form-data",
+                                data={"csrf_token": auth_client.csrf_token,
+                                      "recipients": "client@example.com", "subject": "Invoice",
+                                      "message": "Attached.", "document": (io.BytesIO(pdf), "a.pdf")})
+
+    def no_js_test():
+        return post(auth_client, "/en/settings", {**form, "action": "test"}, {})
+
+    def htmx_test():
+        return post(auth_client, "/en/settings/test", form)
+
+    assert [htmx_test().status_code, no_js_test().status_code, document().status_code] == [200] * 3
+    assert [htmx_test().status_code, no_js_test().status_code, document().status_code] == [429] * 3
+    assert len(server.messages) == 3
+    # Saving and re-rendering send nothing and are not limited.
+    assert post(auth_client, "/en/settings", {**form, "action": "update-anyway"}, {}).status_code == 302
+    assert post(auth_client, "/en/settings", {**form, "action": "refresh"}, {}).status_code == 200
+    assert mail_limit.limit.scope == MAIL_SCOPE and mail_limit.limit.shared
+
+
 def test_password_sign_in_is_rate_limited(app, store):
     app.config["RATELIMIT_SIGNIN"] = "3 per minute"
     app.test_cli_runner().invoke(args=["set-password"], input="s3cure-admin\ns3cure-admin\n")
@@ -131,6 +220,53 @@ def test_password_sign_in_is_rate_limited(app, store):
     codes = [client.post("/en/signin", data={"csrf_token": token, "password": "guess"}).status_code
              for _ in range(4)]
     assert codes[-1] == 429
+
+
+def test_only_the_configured_host_names_are_answered(app, client, store):
+    app.test_cli_runner().invoke(args=["set-password"], input="s3cure-admin\ns3cure-admin\n")
+    for host in ("localhost", "127.0.0.1", "127.0.0.1:5000", "LOCALHOST:8000"):
+        assert client.get("/en/signin", headers={"Host": host}).status_code == 200, host
+    html = client.get("/en/signin").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    for host in ("attacker.example", "attacker.example:5000", "127.0.0.1.attacker.example",
+                 "localhost.attacker.example", "[::2]"):
+        assert client.get("/en/signin", headers={"Host": host}).status_code == 400, host
+        guess = client.post("/en/signin", headers={"Host": host},
+                            data={"csrf_token": token, "password": "s3cure-admin"})
+        assert guess.status_code == 400 and "Set-Cookie" not in guess.headers
+    assert client.get("/en/settings").status_code == 302  # no guess signed in
+
+
+def test_a_deployment_adds_its_own_host_names(tmp_path):
+    from webapp import create_app
+
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k",
+                      "HOST": "::1", "ALLOWED_HOSTS": "mail.example.org, .sendwell.example"})
+    client = app.test_client()
+    for host, code in (("mail.example.org", 200), ("[::1]:5000", 200), ("a.sendwell.example", 200),
+                       ("localhost", 200), ("example.org", 400), ("[::2]:5000", 400)):
+        assert client.get("/en/guide", headers={"Host": host}).status_code == code, host
+
+
+def test_behind_a_trusted_proxy_the_sign_in_limit_counts_each_real_client(tmp_path):
+    from webapp import create_app
+
+    def sign_in_attempts(app, forwarded_for):
+        client = app.test_client()
+        html = client.get("/en/signin").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+        return [client.post("/en/signin", headers={"X-Forwarded-For": forwarded_for},
+                            data={"csrf_token": token, "password": "guess"}).status_code
+                for _ in range(3)]
+
+    for proxies, isolated in ((1, True), (0, False)):
+        app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / str(proxies)),
+                          "SECRET_KEY": "k", "TRUSTED_PROXIES": proxies,
+                          "RATELIMIT_SIGNIN": "2 per minute"})
+        app.test_cli_runner().invoke(args=["set-password"], input="s3cure-admin\ns3cure-admin\n")
+        assert sign_in_attempts(app, "198.51.100.7")[-1] == 429  # the attacker uses up its own
+        admin = sign_in_attempts(app, "203.0.113.50")
+        assert (admin[0] == 401) is isolated, (proxies, admin)
 
 
 # -- 7. private destinations ---------------------------------------------------------------
@@ -266,15 +402,41 @@ def test_security_md_names_only_tests_that_exist():
     assert named - defined == set()
 
 
+# -- SECURITY.md ------------------------------------------------------------------------
+
+def test_every_test_security_md_names_exists():
+    """Each threat's proof is a test that runs: a name SECURITY.md gives must
+    be a test in the file it names (a bare name belongs to the file named
+    before it in the same cell)."""
+    root = Path(__file__).resolve().parent.parent
+    table = [line for line in (root / "SECURITY.md").read_text(encoding="utf-8").splitlines()
+             if line.startswith("|") and "tests/" in line]
+    named = 0
+    for row in table:
+        proof = row.rstrip(" |").rsplit("|", 1)[-1]
+        current = None
+        for item in re.findall(r"`([^`]+)`", proof):
+            path, _, name = item.partition("::")
+            if path.startswith("tests/"):
+                current = root / path
+                assert current.is_file(), item
+            else:
+                name = item
+            name = name.split(" ")[0]
+            if name:
+                assert current is not None, item
+                source = current.read_text(encoding="utf-8")
+                assert re.search(rf"^def {re.escape(name)}\(", source, re.M), (current.name, name)
+                named += 1
+    assert named >= 40
+
+
 def test_every_view_with_a_limit_is_one_the_limiter_checks(app):
     # The limiter is skipped for views outside limits.limited_views (issue 17):
     # a limit declared around limits.limit() would be skipped too.
-    from flask_limiter.util import get_qualified_name
-
     from webapp.limits import has_no_limit, limited_views, limiter
 
-    limited = {get_qualified_name(view) for view in limited_views}
-    assert limited and limiter._marked_for_limiting <= limited
+    assert limited_views and limiter._marked_for_limiting <= limited_views
     assert not limiter.limit_manager.default_limits and not limiter.limit_manager.application_limits
     with app.test_request_context("/en/settings/test", method="POST"):
         app.preprocess_request()
@@ -282,3 +444,6 @@ def test_every_view_with_a_limit_is_one_the_limiter_checks(app):
     with app.test_request_context("/en/settings/fields", method="POST"):
         app.preprocess_request()
         assert has_no_limit()
+    with app.test_request_context("/en/settings", method="POST"):  # the no-JavaScript Test
+        app.preprocess_request()
+        assert not has_no_limit()

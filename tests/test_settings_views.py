@@ -4,7 +4,7 @@ import re
 import pytest
 
 from helpers import HX, element, elements, post
-from webapp.settings_views import settings_fingerprint
+from webapp import test_status
 
 
 PASSWORD = "pa55-w0rd-never-shown"
@@ -108,8 +108,7 @@ def test_fragment_switches_protocol_groups(auth_client):
 
 @pytest.mark.parametrize("after_a_test", [False, True])
 def test_fragment_takes_a_forged_protocol_for_smtp(auth_client, store, after_a_test):
-    # Before the first test the fragment does not validate the form (issue 17):
-    # it must show the same fields as when it does.
+    # Before and after the first test (when the status has a record to read).
     if after_a_test:
         store.record_test("an earlier test", ok=True)
     html = post(auth_client, "/en/settings/fields", {"protocol": "FTP", "shown": []},
@@ -290,7 +289,8 @@ def test_test_status_resets_on_any_change(auth_client, store, app):
     post(auth_client, "/en/settings", {**VALID_SMTP, "action": "update-anyway"})
     with app.test_request_context():
         saved = store.saved().settings
-        store.record_test(settings_fingerprint(saved, PASSWORD), ok=True)
+        store.record_test(test_status.fingerprint(
+            saved, f"saved:{store.secret_id_for(saved.destination)}"), ok=True)
     html = auth_client.get("/en/settings").get_data(as_text=True)
     assert re.search(r"Tested at [^<]+: passed\.", html)
     shown = markers(html)
@@ -304,6 +304,63 @@ def test_test_status_resets_on_any_change(auth_client, store, app):
                     m for m in shown if not m.startswith("test_status")]},
                 headers=HX).get_data(as_text=True)
     assert "passed." in back
+
+
+def status_text(html):
+    slot = element(html, id="slot-test_status")
+    return slot and slot.text
+
+
+def token_in(html):
+    found = element(html, "input", name="test_token")
+    return found and found.attrs["value"]
+
+
+@pytest.fixture
+def relay_form(fault_server, fault_scripts):
+    """Settings for a loopback server that takes any password (and says nothing of it)."""
+    server = fault_server(fault_scripts.smtp())
+    return {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
+            "smtp_security": "opportunistic", "username": "accounts@example.com"}
+
+
+def test_the_test_status_never_confirms_the_saved_password(auth_client, store, relay_form):
+    post(auth_client, "/en/settings", {**relay_form, "password": PASSWORD, "action": "update-anyway"}, {})
+    tested = post(auth_client, "/en/settings/test", {**relay_form, "password": ""})
+    assert "passed." in status_text(tested.get_data(as_text=True))
+    answers = {}
+    for guess in (PASSWORD, "wrong-guess-1", PASSWORD.upper()):
+        html = post(auth_client, "/en/settings/fields",
+                    {**relay_form, "password": guess, "shown": ["test_status=x"]}).get_data(as_text=True)
+        answers[guess] = status_text(html)
+    # The right password reads exactly as a wrong one.
+    assert len(set(answers.values())) == 1, answers
+    assert "passed" not in answers[PASSWORD]
+    # Saving a guess says nothing either: the saved secret is a new one.
+    post(auth_client, "/en/settings", {**relay_form, "password": PASSWORD, "action": "update-anyway"}, {})
+    assert "passed." not in status_text(auth_client.get("/en/settings").get_data(as_text=True))
+
+
+def test_a_test_with_a_typed_password_counts_for_this_form_and_what_it_saves(
+        auth_client, store, relay_form):
+    tested = post(auth_client, "/en/settings/test", {**relay_form, "password": PASSWORD})
+    html = tested.get_data(as_text=True)
+    token = token_in(html)
+    assert token and "passed." in status_text(html)
+    marker = [m for m in markers(html) if m.startswith("test_status")]
+    same = post(auth_client, "/en/settings/fields", {
+        **relay_form, "password": PASSWORD, "test_token": token, "shown": marker})
+    assert "test_status" not in slot_ids(same.get_data(as_text=True))  # still passed
+    other = post(auth_client, "/en/settings/fields", {
+        **relay_form, "password": "another-password", "test_token": token, "shown": marker})
+    assert "The settings have changed since the last test." in status_text(other.get_data(as_text=True))
+    # Without the token, the same password typed is untested.
+    bare = post(auth_client, "/en/settings/fields", {
+        **relay_form, "password": PASSWORD, "shown": marker}).get_data(as_text=True)
+    assert "passed" not in status_text(bare)
+    post(auth_client, "/en/settings", {
+        **relay_form, "password": PASSWORD, "test_token": token, "action": "update"}, {})
+    assert "passed." in status_text(auth_client.get("/en/settings").get_data(as_text=True))
 
 
 # -- who may use it ---------------------------------------------------------------

@@ -138,6 +138,53 @@ def test_rotation_reencrypts_under_the_new_key(store, tmp_path):
     assert raw_bytes(store) != before
 
 
+def test_a_running_store_follows_a_rotation_made_by_another_and_loses_nothing(tmp_path):
+    """Item 9 of issue 12: rotate-key beside a running Sendwell."""
+    import threading
+    import time
+
+    key_file = str(tmp_path / "rotating.key")
+    storage.fernet_keys(key_file)
+    path = str(tmp_path / "running.sqlite3")
+    running = storage.Store(path, storage.KeyFile(key_file))
+    running.init()
+    running.save(SMTP, "first-password")
+    rotator = storage.Store(path, storage.KeyFile(key_file))
+    assert storage.rotate_key_file(rotator, key_file) == 1
+    assert running.secret_for(SMTP.destination) == "first-password"
+    running.save(SMTP, "saved-after-rotation")
+    assert storage.Store(path, storage.KeyFile(key_file)).secret_for(SMTP.destination) == \
+        "saved-after-rotation"
+
+    # Saves and rotations at the same time: the last save always opens afterwards.
+    stop, saved = threading.Event(), []
+
+    def keep_saving():
+        n = 0
+        while not stop.is_set():
+            n += 1
+            running.save(SMTP, f"password-{n}")
+            saved.append(f"password-{n}")
+            stop.wait(0.002)  # a busy writer, not one that starves the rotation
+
+    saver = threading.Thread(target=keep_saving)
+    saver.start()
+    try:
+        for _ in range(8):
+            storage.rotate_key_file(rotator, key_file)
+            count = len(saved)
+            while len(saved) == count and saver.is_alive():
+                time.sleep(0.001)  # a save between each two rotations, and during them
+    finally:
+        stop.set()
+        saver.join(10)
+    assert len(saved) >= 8
+    assert len(storage.read_keys(key_file)) == 1
+    fresh = storage.Store(path, storage.KeyFile(key_file))
+    assert fresh.secret_for(SMTP.destination) == saved[-1]
+    assert running.secret_for(SMTP.destination) == saved[-1]
+
+
 def test_the_store_works_on_after_a_failed_save(store):
     store.save(SMTP, PASSWORD)
     with sqlite3.connect(store.path) as conn:

@@ -58,7 +58,7 @@ def test_port_refuses(value, code):
 @pytest.mark.parametrize("value, expected", [
     ("name@example.com", "name@example.com"),
     (" name@example.com ", "name@example.com"),
-    ("jože@pošta.si", "jože@pošta.si"),
+    ("joze@pošta.si", "joze@pošta.si"),
     # A business's own mail server on a private name.
     ("office@firma.local", "office@firma.local"),
     ("office@Firma.LOCAL", "office@firma.local"),
@@ -106,6 +106,11 @@ def test_address_accepts_one_address(value, expected):
     ("a@example.com\x00", "header_unsafe"),
     ("a@example.com\u2028b@example.com", "header_unsafe"),
     ("a@example.com> RCPT TO:<b@example.com", "address_multiple"),
+    # What the message builder refuses (issue 12, item 7).
+    ("ñ@example.com", "address_not_ascii"),
+    ("jože@pošta.si", "address_not_ascii"),
+    ("=?utf-8?b?w7E=?=@example.com", "address_local_invalid"),
+    ("=?utf-8?q?a=0Db?=@example.com", "address_local_invalid"),
 ])
 def test_address_refuses(value, code):
     assert code_of(validation.address, value) == code
@@ -161,3 +166,53 @@ def test_the_saved_url_and_secret_go_where_the_typed_url_points(value):
     url, secret = validation.http_url(value)
     assert web.parse_url(url).request_url == web.parse_url(value).request_url
     assert HttpDestination.from_secret(url, secret) == HttpDestination.from_url(value)
+
+
+@pytest.mark.parametrize("url, kept, secret", [
+    ("https://u:p@mail.example.com/send?api_key=Q1&region=eu", "https://mail.example.com/send?region=eu",
+     "u:p?api_key=Q1"),
+    ("https://mail.example.com/send?token=T&sig=S&X-Amz-Signature=A&apiKey=K&design=d",
+     "https://mail.example.com/send?design=d", "?token=T&sig=S&X-Amz-Signature=A&apiKey=K"),
+    ("https://mail.example.com/send?client_secret=C&password=P&page=2",
+     "https://mail.example.com/send?page=2", "?client_secret=C&password=P"),
+    ("https://mail.example.com/send", "https://mail.example.com/send", ""),
+])
+def test_http_url_keeps_credential_parameters_apart(url, kept, secret):
+    assert validation.http_url(url) == (kept, secret)
+
+
+@pytest.mark.parametrize("value", ["Invoice \x9b", "\x80", "a\x85b", "Rechnung \x9f 7"])
+def test_header_safe_refuses_c1_controls_as_the_message_builder_does(value):
+    from webapp.mail.message import build_message
+
+    with pytest.raises(ValueError):
+        build_message(from_address="a@example.com", to=["b@example.com"], subject=value, body="x")
+    with pytest.raises(Invalid) as refused:
+        validation.header_safe(value)
+    assert refused.value.code == "header_unsafe"
+
+
+def test_what_address_accepts_the_message_builder_accepts():
+    from webapp.mail.message import build_message
+
+    for value in ["name@example.com", "joze@pošta.si", "o'brien+tag@example.com", "a.b-c_d@xn--bcher-kva.example"]:
+        address = validation.address(value)
+        build_message(from_address=address, to=[address], reply_to=address, subject="s", body="b")
+
+
+@pytest.mark.parametrize("value", ["²", "¹²", "５８７", "٥٨٧", "58７", "+587", "587.0"])
+def test_port_takes_ascii_digits_only(value):
+    with pytest.raises(Invalid) as refused:
+        validation.port(value)
+    assert refused.value.code == "port_invalid"
+
+
+@pytest.mark.parametrize("path", ["/en/settings/fields", "/en/settings/test", "/en/settings"])
+@pytest.mark.parametrize("port", ["²", "¹²", "５８７"])
+def test_a_port_in_unicode_digits_is_a_field_error(auth_client, path, port):
+    from helpers import post
+
+    response = post(auth_client, path, {"protocol": "SMTP", "smtp_host": "127.0.0.1",
+                                        "smtp_port": port, "from_address": "a@example.com",
+                                        "action": "update"})
+    assert response.status_code in (200, 422)

@@ -52,18 +52,22 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = storage.load_or_create_key(
             os.path.join(app.instance_path, storage.SECRET_KEY_FILE)).decode()
     if app.config.get("FERNET_KEY"):
-        keys = storage.keys_from_setting(app.config["FERNET_KEY"])
+        keys = storage.keyring(storage.keys_from_setting(app.config["FERNET_KEY"]))
     else:
-        keys = storage.fernet_keys(os.path.join(app.instance_path, storage.KEY_FILE))
+        key_file = os.path.join(app.instance_path, storage.KEY_FILE)
+        storage.fernet_keys(key_file)  # made on first start
+        keys = storage.KeyFile(key_file)  # read again when rotate-key changes it
     database = app.config["DATABASE"]
     if not os.path.isabs(database):
         database = os.path.join(app.instance_path, database)
-    app.extensions["store"] = storage.Store(database, storage.keyring(keys))
+    app.extensions["store"] = storage.Store(database, keys)
     app.extensions["store"].init()
 
-    from . import auth, commands, documents, guide, layout, limits, settings_views
+    from . import (auth, commands, documents, guide, layout, limits, oauth_views, request_origin,
+                   settings_views)
     from . import detect_views  # noqa: F401  (its routes join the settings blueprint)
 
+    request_origin.init_app(app)  # first: a request for another host goes no further
     i18n.init_app(app)
     commands.init_app(app)
     auth.init_app(app)  # before CSRF: a signed-out visitor is sent to sign in first
@@ -74,6 +78,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(settings_views.bp)
     app.register_blueprint(guide.bp)
     app.register_blueprint(documents.bp)
+    app.register_blueprint(oauth_views.bp)
 
     static_versions: dict[str, str] = {}
 

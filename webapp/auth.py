@@ -1,9 +1,12 @@
 """Sign-in: a one-time link printed at start, or the administrator password."""
+from urllib.parse import urljoin, urlsplit
+
 import click
 from flask import (Blueprint, current_app, flash, redirect, render_template, request,
                    session, url_for)
 from flask_wtf import FlaskForm
 from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.urls import iri_to_uri
 from wtforms import PasswordField
 
 from .current import store
@@ -24,13 +27,40 @@ def signed_in() -> bool:
     return bool(session.get("admin"))
 
 
+def _idle_timeout() -> float:
+    return float(current_app.config["SESSION_IDLE_TIMEOUT"])
+
+
 def _start_session():
-    session.clear()
+    session.clear()  # nothing from before sign-in carries over (session fixation)
     session["admin"] = True
+    session["sid"] = store().start_session(_idle_timeout())
+
+
+def _end_session():
+    """Sign out: the server forgets the session, so a copy of the cookie is
+    worth nothing either, and a password typed but not saved (its draft).
+    Only the language choice stays."""
+    store().end_session(session.get("sid"))
+    if session.get("draft"):
+        store().drop_draft(session["draft"])
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
+def check_session():
+    """A signed-in cookie counts only while its session record lives: not
+    after sign-out, a password change, "sign out everywhere" or the idle
+    timeout."""
+    if session.get("admin") and not store().session_alive(session.get("sid"), _idle_timeout()):
+        _end_session()
 
 
 def login_required_everywhere():
     """Every page but the guide and sign-in needs a signed-in administrator."""
+    check_session()
     if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None or signed_in():
         return None
     if request.headers.get("HX-Request"):
@@ -42,9 +72,25 @@ def login_required_everywhere():
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("settings.page")
+    """`target` when it is a path on this site, else the settings page.
+
+    Browsers and Werkzeug drop or rewrite control characters, whitespace and
+    backslashes ("/", a tab, "/evil.example" becomes "//evil.example"), so a target
+    holding any is refused; what is left must join with this site's own
+    address into an address of this same site.
+    """
+    fallback = url_for("settings.page")
+    if (not target or not target.startswith("/") or target.startswith("//")
+            or "\\" in target or not target.isprintable() or any(ch.isspace() for ch in target)):
+        return fallback
+    site = urlsplit(request.host_url)
+    joined = urlsplit(urljoin(request.host_url, target))
+    if (joined.scheme, joined.netloc) != (site.scheme, site.netloc):
+        return fallback
+    location = iri_to_uri(target)
+    if not location.startswith("/") or location.startswith("//"):
+        return fallback
+    return location
 
 
 @bp.route("/<lang>/signin", methods=["GET", "POST"])
@@ -74,7 +120,7 @@ def signin_link(token):
 
 @bp.post("/<lang>/signout")
 def signout():
-    session.pop("admin", None)
+    _end_session()
     return redirect(url_for("auth.signin"))
 
 
@@ -93,10 +139,18 @@ def init_app(app):
         if len(password) < 8:
             raise click.BadParameter("use at least 8 characters", param_hint="password")
         app.extensions["store"].set_admin_password_hash(generate_password_hash(password))
-        click.echo("The administrator password is set.")
+        # Whoever signed in with the old password is signed out.
+        app.extensions["store"].end_all_sessions()
+        click.echo("The administrator password is set. Every session signed in before is "
+                   "signed out.")
 
     @app.cli.command("signin-link")
     @click.option("--base-url", default="http://127.0.0.1:5000")
-    def signin_link_command(base_url):
+    @click.option("--sign-out-everywhere", is_flag=True,
+                  help="Sign out every session first, e.g. after a cookie may have been copied.")
+    def signin_link_command(base_url, sign_out_everywhere):
         """Print a one-time sign-in link."""
+        if sign_out_everywhere:
+            count = app.extensions["store"].end_all_sessions()
+            click.echo(f"Signed out {count} session(s).", err=True)
         click.echo(issue_signin_link(app, base_url))

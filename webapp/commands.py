@@ -9,9 +9,9 @@ from . import storage
 def init_app(app):
     @app.cli.command("rotate-key")
     def rotate_key():
-        """Encrypt the stored password under a new key (in the key file), or under the
-        first key of SENDWELL_FERNET_KEY (put the new key first, run this, then drop
-        the old one)."""
+        """Encrypt the stored secrets (the password, OAuth sign-ins and their client
+        secrets) under a new key (in the key file), or under the first key of
+        SENDWELL_FERNET_KEY (put the new key first, run this, then drop the old one)."""
         store = app.extensions["store"]
         if app.config.get("FERNET_KEY"):
             count = store.reencrypt(storage.keyring(storage.keys_from_setting(app.config["FERNET_KEY"])))

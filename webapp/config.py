@@ -1,6 +1,8 @@
 """Defaults for every setting; an environment variable SENDWELL_<NAME> overrides each."""
 import os
 
+from .mail.oauth import DEFAULT_SETTINGS as OAUTH_ENDPOINTS
+
 DEFAULTS = {
     # Where the SQLite file, the secret key and the Fernet key live.
     "INSTANCE_PATH": None,
@@ -9,6 +11,14 @@ DEFAULTS = {
     # instance folder is used (created on first start).
     "FERNET_KEY": None,
     "SECRET_KEY": None,
+    # Where `make run` listens (gunicorn.conf.py reads SENDWELL_HOST too).
+    "HOST": "127.0.0.1",
+    # Host names this installation answers to besides HOST, localhost and
+    # 127.0.0.1, comma-separated: the public name behind a reverse proxy.
+    "ALLOWED_HOSTS": "",
+    # How many reverse proxies stand in front (0: none). Only then are their
+    # X-Forwarded-For/-Proto/-Host headers believed (request_origin.py).
+    "TRUSTED_PROXIES": 0,
     # Whole-test deadline in seconds, on top of each step's own timeout.
     "MAIL_DEADLINE": 15.0,
     # Shared deployments set this to false so nobody can aim the test at the
@@ -24,10 +34,21 @@ DEFAULTS = {
     "DNS_SERVER": None,
     # Largest PDF document that may be emailed, in bytes.
     "MAX_PDF_BYTES": 10 * 1024 * 1024,
-    # How often one client may run a test, send a document or try a password.
-    "RATELIMIT_TEST": "20 per minute",
-    "RATELIMIT_SEND": "30 per minute",
+    # How often one client may make Sendwell talk to a mail server (tests,
+    # documents sent, Detect settings, OAuth sign-ins: one shared count),
+    # and how often it may try a password.
+    "RATELIMIT_MAIL": "30 per minute",
     "RATELIMIT_SIGNIN": "10 per minute",
+    # Where Microsoft 365 and Google sign users in (OAuth 2.0): the real
+    # services unless set, for tests and national clouds. Microsoft's
+    # endpoints are {authority}/{tenant}/oauth2/v2.0/authorize and /token.
+    # https only; http only to this computer (loopback).
+    "OAUTH_MICROSOFT_AUTHORITY": OAUTH_ENDPOINTS["OAUTH_MICROSOFT_AUTHORITY"],
+    "OAUTH_GOOGLE_AUTHORIZE_URL": OAUTH_ENDPOINTS["OAUTH_GOOGLE_AUTHORIZE_URL"],
+    "OAUTH_GOOGLE_TOKEN_URL": OAUTH_ENDPOINTS["OAUTH_GOOGLE_TOKEN_URL"],
+    "OAUTH_GOOGLE_REVOKE_URL": OAUTH_ENDPOINTS["OAUTH_GOOGLE_REVOKE_URL"],
+    # A signed-in session ends after this many seconds without a request.
+    "SESSION_IDLE_TIMEOUT": 12 * 3600,
     # A password typed but not saved yet is kept (encrypted, for the same
     # server only) this many seconds after it was last typed, so that a page
     # sent again without JavaScript does not ask for it again.

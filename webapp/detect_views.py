@@ -15,21 +15,18 @@ from . import detect_texts, rules, trust, validation
 from .current import detect_options, store
 from .detect import Detection, detect_settings
 from .forms import SettingsForm, message
-from .limits import limit
+from .limits import mail_limit
 from .model import looks_like_address
 from .settings_views import bp, preview_status, render_page, slot_states
 
 # Filled by Detect; each lives in the slot named.
 FILLED_FIELDS = {"smtp_host": "smtp", "smtp_port": "smtp", "smtp_security": "port_security",
-                 "username": "smtp", "from_address": "from_address"}
+                 "username": "smtp", "from_address": "from_address", "sign_in_method": "smtp"}
 
-# Hook for the Sign-in method of SPEC section 7 (issue 11): when the form has
-# that field, name it here with its value for each OAuth provider
-# ("microsoft", "google"), and Detect proposes it for Microsoft 365 and
-# Google; the Detection carries the provider's method already
-# (Candidate.sign_in). Until then nothing is filled for it.
-SIGN_IN_FIELD: str | None = None
-SIGN_IN_VALUES: dict[str, str] = {}
+# The Sign-in method of SPEC section 7: Detect proposes the provider's OAuth
+# sign-in for Microsoft 365 and Google (Candidate.sign_in).
+SIGN_IN_FIELD: str | None = "sign_in_method"
+SIGN_IN_VALUES: dict[str, str] = {"microsoft": "microsoft", "google": "google"}
 
 
 def prefill(form: SettingsForm) -> str:
@@ -63,7 +60,7 @@ def detect_page():
 
 
 @bp.post("/detect")
-@limit("RATELIMIT_TEST")
+@mail_limit
 def detect():
     form = SettingsForm()
     saved = store().saved()

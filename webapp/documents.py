@@ -8,13 +8,13 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import StringField, TextAreaField
 
-from . import explain, outbox, validation
-from .current import delivery_options, store
+from . import explain, oauth_tokens, outbox, validation
+from .current import delivery_options, send_credential, store
 from .fields import fill
 from .forms import message as field_message
 from .i18n import gettext as _, lazy_gettext as _l, ngettext
-from .limits import limit
-from .mail.message import safe_filename
+from .limits import mail_limit
+from .mail.message import Unusable, safe_filename
 from .storage import SendRecord
 
 bp = Blueprint("documents", __name__, url_prefix="/<lang>/documents")
@@ -43,8 +43,12 @@ DOCUMENT_MESSAGES = {
     "too_large": _l("This file is larger than %(size)s. Choose a smaller file."),
     "empty_file": _l("Choose the PDF document to send."),
     "control": _l("Control characters are not allowed here."),
+    "settings_unusable": _l("The sender or reply address in the saved email settings cannot be "
+                            "used in an email. Correct it in the email settings and save them."),
     "secret_lost": _l("The saved password can no longer be used. Enter it again in the email "
                       "settings and save them."),
+    "sign_in_lost": _l("The sign-in with Microsoft or Google is no longer stored. Sign in again in "
+                       "the email settings and save them."),
 }
 
 
@@ -206,11 +210,26 @@ def send_document(form: DocumentForm):
     if settings.credential_kind == "password" and not secret:
         form.add_error(form.document, "secret_lost")
         return explain.Report(invalid=True)
-    message = outbox.compose(settings, to=form.recipient_list, subject=form.subject.data,
-                             body=message_to_send(form.message.data or "", form.filename),
-                             attachments=[(form.filename, form.pdf, "application/pdf")])
+    if settings.credential_kind == "oauth":
+        secret = oauth_tokens.credential_for(store(), settings, "")
+        if secret is None:
+            form.add_error(form.document, "sign_in_lost")
+            return explain.Report(invalid=True)
+    try:
+        message = outbox.compose(settings, to=form.recipient_list, subject=form.subject.data,
+                                 body=message_to_send(form.message.data or "", form.filename),
+                                 attachments=[(form.filename, form.pdf, "application/pdf")])
+    except Unusable as refused:
+        # Settings saved by an earlier version may hold what the builder refuses.
+        field = {"to": form.recipients, "subject": form.subject}.get(refused.part)
+        if field is not None:
+            form.add_error(field, "not_sendable")
+        else:
+            form.add_error(form.document, "settings_unusable")
+        return explain.Report(invalid=True)
     options = delivery_options()
-    result = outbox.send(settings, secret, message, to=form.recipient_list, options=options)
+    result = outbox.send(settings, send_credential(settings, secret), message,
+                         to=form.recipient_list, options=options)
     diagnosis = result.diagnosis
     store().record_send(SendRecord(
         at=datetime.now(timezone.utc), recipients=form.recipient_list,
@@ -226,7 +245,7 @@ def send_document(form: DocumentForm):
 
 
 @bp.post("")
-@limit("RATELIMIT_SEND")
+@mail_limit
 def send():
     form = DocumentForm()
     if store().saved() is None:

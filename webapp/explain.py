@@ -17,9 +17,11 @@ from .fields import fill
 from .mail.providers import Provider, provider_named
 from .mail.result import DeliveryResult, Diagnosis, Step
 from .model import MailSettings
+from .diagnoses import OAUTH_PROVIDER_NAMES, SIGN_IN_AGAIN, SIGN_IN_BUTTONS
 
 # The facts a failure's texts can use besides the diagnosis's own.
-DERIVED_FACTS = ("host", "port", "status", "seconds", "names", "trust_button")
+DERIVED_FACTS = ("host", "port", "status", "seconds", "names", "trust_button", "oauth_provider",
+                 "sign_in_button")
 
 
 def diagnosis_title(code: str | None) -> str:
@@ -56,6 +58,10 @@ def failure_facts(diagnosis: Diagnosis, *, host: str, port: int) -> dict[str, st
                   if isinstance(value, (str, int, float))})
     if diagnosis.facts.get("cert_names"):
         facts["names"] = ", ".join(diagnosis.facts["cert_names"])
+    oauth = diagnosis.facts.get("oauth")
+    if oauth in OAUTH_PROVIDER_NAMES:
+        facts["oauth_provider"] = OAUTH_PROVIDER_NAMES[oauth]
+        facts["sign_in_button"] = str(SIGN_IN_BUTTONS[oauth])
     return facts
 
 
@@ -79,6 +85,8 @@ class ExplainedFailure:
     provider_steps: list[str]
     provider_intro: str | None
     troubleshooting: list[str]
+    # A new sign-in mends it: the label of the button that starts one.
+    sign_in_button: str | None = None
 
 
 @dataclass
@@ -151,4 +159,5 @@ def explain_failure(result: DeliveryResult, *, protocol: str, host: str,
         provider_intro=fill(sign_in.intro) if sign_in and sign_in.intro else None,
         troubleshooting=([fill(text) for text in TROUBLESHOOTING]
                          if explanation.troubleshooting and not over_http else []),
+        sign_in_button=(facts.get("sign_in_button") or None) if diagnosis.code in SIGN_IN_AGAIN else None,
     )

@@ -14,6 +14,11 @@ LABELS = {
     "smtp_host": _l("SMTP server"),
     "smtp_port": _l("Port"),
     "smtp_security": _l("Connection security"),
+    "sign_in_method": _l("Sign-in method"),
+    "oauth_client_id": _l("Client ID"),
+    "oauth_client_secret": _l("Client secret"),
+    "oauth_tenant": _l("Directory (tenant)"),
+    "oauth_redirect_uri": _l("Redirect URI"),
     "username": _l("Username"),
     "from_address": _l("Email address"),
     "password": _l("Password"),
@@ -34,8 +39,9 @@ HELP = {
     "http_url": _l(
         "The web address of the mail service that receives your email, starting with https://. "
         "If the service needs a username and password, put them in the address "
-        "(https://user:password@host/path): Sendwell stores them encrypted and never shows them "
-        "again. To keep the saved ones, leave them out when you edit the address."),
+        "(https://user:password@host/path), and a key or token as the service says "
+        "(…/path?api_key=…): Sendwell stores them encrypted and never shows them again. To keep "
+        "the saved ones, leave them out when you edit the address."),
     "http_reply_to": _l(
         "The address where replies to your email go, usually your business's email address."),
     "smtp_host": _l(
@@ -48,6 +54,40 @@ HELP = {
     "smtp_security": _l(
         "Your server uses a port other than 465, 587 or 25: choose how the connection to it is "
         "secured. Your email provider's instructions say which."),
+    "sign_in_method": _l(
+        "How Sendwell signs in to the SMTP server. A password works with most email providers. "
+        "Microsoft 365 stops accepting passwords for sending at the end of December 2026: choose "
+        "Microsoft 365 (OAuth) for it. For Gmail and Google Workspace, Google (OAuth) saves you "
+        "the app password. With OAuth you sign in once with your provider, and Sendwell never "
+        "learns your password."),
+    # TRANSLATORS: "Application (client) ID" and "Client ID" as the Microsoft Entra
+    # admin center and the Google Cloud console show them in this language (sl, sw:
+    # in English, with a translation in parentheses).
+    "oauth_client_id": _l(
+        "The ID of the app you registered for Sendwell with your provider. In the Microsoft Entra "
+        "admin center it is the Application (client) ID; in the Google Cloud console, the Client "
+        "ID. The guide shows how to register the app."),
+    # TRANSLATORS: "Value" and "Secret ID" (Microsoft Entra admin center) and "Client
+    # secret" (Google Cloud console) as they show them in this language (sl, sw: in
+    # English, with a translation in parentheses).
+    "oauth_client_secret": _l(
+        "The client secret you created for the app: the secret's Value in the Microsoft Entra "
+        "admin center (not its Secret ID), or the Client secret in the Google Cloud console. "
+        "Sendwell stores it encrypted and never shows it again: leave this blank to keep the "
+        "saved one. Microsoft client secrets expire; enter the new one here when you create it."),
+    # TRANSLATORS: "Directory (tenant) ID" and "Overview" as the Microsoft Entra admin
+    # center shows them in this language (sl, sw: in English, with a translation).
+    "oauth_tenant": _l(
+        "Your organization's Directory (tenant) ID from the app's Overview page in the Microsoft "
+        "Entra admin center, or your domain such as contoso.onmicrosoft.com. Leave it empty "
+        "(organizations) only if the app accepts accounts from any organization."),
+    # TRANSLATORS: "Web" (Microsoft Entra admin center) and "Authorized redirect URIs"
+    # (Google Cloud console) as they show them in this language (sl, sw: in English,
+    # with a translation in parentheses).
+    "oauth_redirect_uri": _l(
+        "Register this exact address with the app before you sign in: in the Microsoft Entra "
+        "admin center as a Web redirect URI, in the Google Cloud console under Authorized "
+        "redirect URIs. The provider sends you back to it after you sign in."),
     "username": _l(
         "The name you sign in to your email provider with. Usually it is the full email address "
         "of the account, but some providers use a different username."),
@@ -80,6 +120,13 @@ HELP = {
         "in the domain's DNS records and settings file, and by asking the domain's mail servers, "
         "without signing in. It fills in %(smtp_host)s, %(smtp_port)s and %(username)s and "
         "saves nothing: test the settings before you save them."),
+}
+
+# Names of the sign-in methods: the same in every language.
+SIGN_IN_METHOD_LABELS = {
+    "password": _l("Password"),
+    "microsoft": "Microsoft 365 (OAuth)",
+    "google": "Google (OAuth)",
 }
 
 SECURITY_LABELS = {

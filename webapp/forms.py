@@ -6,11 +6,12 @@ from wtforms.fields.choices import SelectChoice
 from . import rules, validation
 from .certificate_texts import TRUST_BUTTON
 from .certificate_texts import TRUST_REFUSED
-from .fields import LABELS, SECURITY_LABELS, fill, label_values
+from .fields import LABELS, SECURITY_LABELS, SIGN_IN_METHOD_LABELS, fill, label_values
 from .i18n import lazy_gettext as _l, ngettext
 from .inputs import BooleanField, HiddenField, PasswordField, RadioField, StringField
+from .mail.oauth import valid_tenant
 from .mail.providers import provider_for_host
-from .model import SECURITY_MODES, MailSettings
+from .model import PASSWORD, SECURITY_MODES, SIGN_IN_METHODS, MailSettings, looks_like_address
 
 MESSAGES = {
     "required": _l("Fill in this field."),
@@ -27,6 +28,11 @@ MESSAGES = {
                          "example.com or firma.local."),
     "address_local_invalid": _l("The part before the @ has a character an email address cannot "
                                 "have, or a dot at its start, at its end or twice in a row."),
+    "address_not_ascii": _l("Sendwell cannot use addresses with accented letters or letters of "
+                            "other alphabets before the @ (such as ñ, é or я). Use another "
+                            "address of this mailbox."),
+    "not_sendable": _l("Sendwell cannot put this into an email. Check it for unusual "
+                       "characters."),
     "header_unsafe": _l("Line breaks and control characters are not allowed here."),
     "host_invalid": _l("Enter a server name such as smtp.example.com, or an IP address."),
     "host_has_port": _l("Enter the port in the %(smtp_port)s field, not here."),
@@ -42,6 +48,13 @@ MESSAGES = {
     "fingerprint_invalid": _l("This is not a SHA-256 fingerprint: test again, then trust the "
                               "certificate the server presents."),
     "trust_refused": TRUST_REFUSED,
+    "client_id_invalid": _l("Paste the ID exactly as the app registration shows it, without "
+                            "spaces."),
+    "tenant_invalid": _l("Enter the directory's ID (like 9188040d-6c67-4c5b-b112-36a304b66dad), "
+                         "a domain such as contoso.onmicrosoft.com, or organizations."),
+    "client_secret_required": _l("Enter the client secret of the app registration."),
+    "sign_in_required": _l("Press %(button)s first. A sign-in counts only for the %(smtp_host)s, "
+                           "%(smtp_port)s, %(username)s and %(oauth_client_id)s it was made with."),
 }
 
 
@@ -58,6 +71,22 @@ def message(code: str, **facts) -> str:
 
 def _username(value: str) -> str:
     return validation.header_safe(value).strip()
+
+
+def _client_id(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise validation.Invalid("required")
+    if len(value) > 200 or not value.isascii() or not value.isprintable() or " " in value:
+        raise validation.Invalid("client_id_invalid")
+    return value
+
+
+def _tenant(value: str) -> str:
+    value = value.strip()
+    if value and not valid_tenant(value):
+        raise validation.Invalid("tenant_invalid")
+    return value
 
 
 def _security_choice(value: str) -> str:
@@ -77,14 +106,14 @@ class UrlField(StringField):
 DESTINATION_FIELDS = {
     "HTTP": ("http_url",),
     "SMTP": ("smtp_host", "smtp_port", "smtp_security", "username", "skip_tls_verify",
-             "trusted_certificate"),
+             "trusted_certificate", "sign_in_method", "oauth_client_id", "oauth_tenant"),
 }
 
 
 # How each field is checked when the rules show it; what the check returns is
 # what is saved. Shown fields not listed here save nothing of their own: the
-# protocol, the two secrets (see validate) and the checkboxes whose address
-# field says it all.
+# protocol, the secrets (see validate) and the checkboxes whose address field
+# says it all.
 FIELD_CHECKS = {
     "http_reply_to": validation.address,
     "smtp_host": validation.host,
@@ -96,6 +125,14 @@ FIELD_CHECKS = {
     "reply_to_address": validation.address,
     "skip_tls_verify": bool,
     "trusted_certificate": validation.certificate_fingerprint,
+    "sign_in_method": lambda value: value if value in SIGN_IN_METHODS else PASSWORD,
+    "oauth_client_id": _client_id,
+    "oauth_tenant": _tenant,
+}
+# The secret typed in each field that takes one.
+SECRET_CHECKS = {
+    "password": validation.password,
+    "oauth_client_secret": validation.password,
 }
 
 
@@ -110,6 +147,12 @@ class SettingsForm(FlaskForm):
         LABELS["smtp_security"],
         choices=[SelectChoice(key, label) for key, label in SECURITY_LABELS.items()],
         validate_choice=False)
+    sign_in_method = RadioField(LABELS["sign_in_method"], default=PASSWORD, validate_choice=False,
+                                choices=[SelectChoice(key, label)
+                                         for key, label in SIGN_IN_METHOD_LABELS.items()])
+    oauth_client_id = StringField(LABELS["oauth_client_id"])
+    oauth_client_secret = PasswordField(LABELS["oauth_client_secret"])
+    oauth_tenant = StringField(LABELS["oauth_tenant"])
     username = StringField(LABELS["username"])
     from_address = StringField(LABELS["from_address"])
     password = PasswordField(LABELS["password"])
@@ -134,14 +177,22 @@ class SettingsForm(FlaskForm):
     _shown: frozenset = frozenset()
     # Set by the view: a secret typed earlier is kept for these settings' destination.
     draft_kept: bool = False
+    # The fields the provider's SMTP server filled in (rules.provider_fills).
+    filled: tuple[str, ...] = ()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        fills = rules.provider_fills(self.values())
+        for name, value in fills.items():
+            self[name].data = value
+        self.filled = tuple(fills)
         # The labels in the request's language, looked up once per language
         # (fields.label_values), not at each of their two or three uses; as
-        # markup, as the lazy texts were.
+        # markup, as the lazy texts were. LABELS also names parts of the page
+        # that are not inputs (the redirect address).
         for name, text in label_values().items():
-            self[name].label.text = Markup(text)
+            if name in self:
+                self[name].label.text = Markup(text)
 
     def values(self) -> dict[str, str]:
         """What was submitted, in the shape the visibility rules read."""
@@ -156,12 +207,6 @@ class SettingsForm(FlaskForm):
                 values[field.name] = field.data or ""
         return values
 
-    def settle_protocol(self) -> None:
-        """A protocol other than SMTP or HTTP (a forged form) is taken as SMTP,
-        for the rules and the inputs shown; validate() still refuses it."""
-        if self.protocol.data not in ("SMTP", "HTTP"):
-            self.protocol.data = "SMTP"
-
     def _check(self, name, check):
         field = self[name]
         try:
@@ -172,17 +217,18 @@ class SettingsForm(FlaskForm):
 
     def validate(self, extra_validators=None) -> bool:
         super().validate(extra_validators)  # CSRF and WTForms' own checks
-        self.settle_protocol()
+        if self.protocol.data not in ("SMTP", "HTTP"):
+            self.protocol.data = "SMTP"
         shown = rules.visible_fields(rules.slot_states(self.values()))
         cleaned = {"protocol": self.protocol.data}
         for name in shown & FIELD_CHECKS.keys():
             cleaned[name] = self._check(name, FIELD_CHECKS[name])
-        # The secret is typed in one of two places and is never part of the settings.
+        # The secret is typed in one place or another and is never part of the settings.
         secret = ""
         if "http_url" in shown:
             cleaned["http_url"], secret = self._check("http_url", validation.http_url) or ("", "")
-        if "password" in shown:
-            secret = self._check("password", validation.password) or ""
+        for name in shown & SECRET_CHECKS.keys():
+            secret = self._check(name, SECRET_CHECKS[name]) or ""
         self.typed_secret = secret
         if (self.test_recipient.data or "").strip():
             self._check("test_recipient", validation.address)
@@ -201,6 +247,32 @@ class SettingsForm(FlaskForm):
             return False
         self.settings = MailSettings.from_dict(cleaned)
         return True
+
+    def settings_so_far(self) -> MailSettings:
+        """The settings from the shown fields that pass their checks, whatever
+        else is still missing or wrong, without marking any field: enough to
+        know the destination a sign-in is for."""
+        values = self.values()
+        cleaned = {"protocol": values.get("protocol") if values.get("protocol") in ("SMTP", "HTTP")
+                   else "SMTP"}
+        for name in rules.visible_fields(rules.slot_states(values)) & FIELD_CHECKS.keys():
+            try:
+                cleaned[name] = FIELD_CHECKS[name](self[name].data or "")
+            except validation.Invalid:
+                pass
+        return MailSettings.from_dict(cleaned)
+
+    def refuse_for_the_message(self, part: str) -> None:
+        """Mark the field behind `part` of a message the builder refused
+        ("from_address", "reply_to", "to": see mail.message.Unusable)."""
+        settings = self.settings
+        http = settings.protocol == "HTTP"
+        sender = ("http_reply_to" if http else
+                  "username" if looks_like_address(settings.username) else "from_address")
+        name = {"reply_to": "http_reply_to" if http else "reply_to_address",
+                "to": "test_recipient" if (self.test_recipient.data or "").strip() else sender,
+                }.get(part, sender)
+        self[name].errors.append(message("not_sendable"))
 
     def require_secret(self, kept_secret_for, has_saved_secret: bool,
                        has_draft: bool = False) -> str | None:
@@ -223,6 +295,8 @@ class SettingsForm(FlaskForm):
                     and not (has_saved_secret or has_draft)):
                 self.password.errors.append(message("password_required"))
             return None
+        if settings.credential_kind == "oauth":
+            return None  # an OAuth sign-in: see oauth_tokens.credential_for
         kept = kept_secret_for(settings.destination)
         if kept or settings.credential_kind != "password":
             return kept

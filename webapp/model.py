@@ -3,7 +3,14 @@ from dataclasses import asdict, dataclass, fields
 from urllib.parse import urlsplit
 
 from . import validation
-from .mail.smtp import SECURITY_MODES
+from .mail.oauth import DEFAULT_TENANT, GOOGLE, MICROSOFT
+from .mail.smtp_destination import SECURITY_MODES
+
+# How Sendwell signs in to an SMTP server: with a password, or with OAuth
+# at one of these providers (the keys of mail/oauth.py).
+PASSWORD = "password"
+OAUTH_PROVIDERS = (MICROSOFT, GOOGLE)
+SIGN_IN_METHODS = (PASSWORD, *OAUTH_PROVIDERS)
 
 # These ports fix how the connection is secured; any other port needs a choice.
 STANDARD_PORT_SECURITY = {465: "tls", 587: "starttls", 25: "opportunistic"}
@@ -38,6 +45,9 @@ class MailSettings:
     copy_address: str = ""      # empty: no blind copy
     reply_to_address: str = ""  # empty: replies go to the sender
     skip_tls_verify: bool = False
+    sign_in_method: str = PASSWORD  # or an OAuth provider: "microsoft", "google"
+    oauth_client_id: str = ""
+    oauth_tenant: str = ""      # Microsoft's directory (tenant); empty: organizations
     # The one certificate accepted from the SMTP server (SHA-256, 64 lower-case
     # hex digits), or "": see tls_trust.
     trusted_certificate: str = ""
@@ -75,10 +85,24 @@ class MailSettings:
         return self.smtp_host, self.smtp_port
 
     @property
+    def oauth_provider(self) -> str | None:
+        """The OAuth provider Sendwell signs in with, or None (a password, or HTTP)."""
+        if self.protocol == "SMTP" and self.sign_in_method in OAUTH_PROVIDERS:
+            return self.sign_in_method
+        return None
+
+    @property
+    def tenant(self) -> str:
+        return self.oauth_tenant or DEFAULT_TENANT
+
+    @property
     def credential_kind(self) -> str:
         """What the server needs besides the settings: "password" (SMTP with a
-        username) or "none" (a relay without login; HTTP, whose URL credentials
-        are optional)."""
+        username), "oauth" (a sign-in with the provider, see oauth_provider)
+        or "none" (a relay without login; HTTP, whose URL credentials are
+        optional)."""
+        if self.oauth_provider:
+            return "oauth"
         return "password" if self.protocol == "SMTP" and self.username else "none"
 
     @property
@@ -92,11 +116,18 @@ class MailSettings:
 
     @property
     def destination(self) -> str:
-        """Where the secret may be sent: any change here needs it typed again."""
+        """Where the secret may be sent: any change here needs it typed
+        again, or, with OAuth, a new sign-in (the app and directory count)."""
         if self.protocol == "HTTP":
             return f"HTTP {self.http_url}"
-        return (f"SMTP {self.smtp_host}:{self.smtp_port}/{self.security} {self.tls_trust} "
+        smtp = (f"SMTP {self.smtp_host}:{self.smtp_port}/{self.security} {self.tls_trust} "
                 f"{self.username}")
+        provider = self.oauth_provider
+        if provider == MICROSOFT:
+            return f"{smtp} oauth={provider} client={self.oauth_client_id} tenant={self.tenant}"
+        if provider:
+            return f"{smtp} oauth={provider} client={self.oauth_client_id}"
+        return smtp
 
     def form_values(self) -> dict[str, str]:
         """The settings as the form would submit them."""
@@ -111,6 +142,9 @@ class MailSettings:
             "from_address": self.from_address,
             "copy_address": self.copy_address,
             "reply_to_address": self.reply_to_address,
+            "sign_in_method": self.sign_in_method,
+            "oauth_client_id": self.oauth_client_id,
+            "oauth_tenant": self.oauth_tenant,
             "trusted_certificate": self.trusted_certificate,
         }
         for box, on in (("copy_enabled", self.copy_address),

@@ -9,6 +9,7 @@ from email.message import EmailMessage
 from .mail import http as mail_http, smtp as mail_smtp
 from .mail.message import build_message
 from .mail.result import DeliveryResult
+from .mail.xoauth2 import OAuthLogin
 from .model import MailSettings
 
 
@@ -32,9 +33,11 @@ class DeliveryOptions:
     cafile: str | None = None
 
 
-def send(settings: MailSettings, secret: str | None, message: EmailMessage, *,
+def send(settings: MailSettings, secret: str | OAuthLogin | None, message: EmailMessage, *,
          to: list[str], options: DeliveryOptions) -> DeliveryResult:
-    """Deliver `message` to `to`; the copy address, if any, only in the envelope."""
+    """Deliver `message` to `to`; the copy address, if any, only in the envelope.
+    `secret` is the password (or the HTTP URL's credentials), or, for an
+    OAuth sign-in, how to get the access token (oauth_tokens.login)."""
     deadline_s, allow_private, cafile = options.deadline_s, options.allow_private, options.cafile
     if settings.protocol == "HTTP":
         return mail_http.send(
@@ -48,6 +51,8 @@ def send(settings: MailSettings, secret: str | None, message: EmailMessage, *,
             allow_private=allow_private,
             cafile=cafile,
         )
+    if settings.credential_kind == "oauth" and not isinstance(secret, OAuthLogin):
+        raise ValueError("an OAuth sign-in needs its OAuthLogin")
     destination = mail_smtp.SmtpDestination(
         host=settings.smtp_host,
         port=settings.smtp_port,
@@ -56,6 +61,7 @@ def send(settings: MailSettings, secret: str | None, message: EmailMessage, *,
         pinned_sha256=settings.trusted_certificate or None,
         username=settings.username or None,
         password=secret if settings.credential_kind == "password" else None,
+        oauth=secret if settings.credential_kind == "oauth" else None,
     )
     envelope = list(to)
     if settings.copy_address and settings.copy_address not in envelope:

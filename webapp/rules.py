@@ -4,10 +4,12 @@ One set of rules for the full page, the HTMX fragments and validation. Plain
 Python: `values` is any mapping of field name -> submitted string (a ticked
 checkbox is present with any value, an unticked one is absent).
 """
+import re
 from collections.abc import Mapping
 
+from .mail.oauth import MICROSOFT, SMTP_SERVERS
 from .mail.providers import provider_for_host
-from .model import STANDARD_PORT_SECURITY, looks_like_address, security_for
+from .model import OAUTH_PROVIDERS, STANDARD_PORT_SECURITY, looks_like_address, security_for
 
 # Each conditional part of the form ("slot") and the slot that contains it.
 # A slot's state is None when hidden, else a short key: when the key changes,
@@ -23,13 +25,22 @@ SLOT_PARENTS = {
     "tls_check": "smtp",
     "tls_warning": "tls_check",
     "trusted_certificate": "smtp",
+    "password": "smtp",
+    "oauth": "smtp",
+    "oauth_tenant": "oauth",
+    # Its state is the settings view's (whether a sign-in is stored for
+    # the destination as typed); it shows inside "oauth".
+    "oauth_status": "oauth",
 }
 
 # Fields inside each slot; a field in no slot is always shown.
 SLOT_FIELDS = {
     "http": ("http_url", "http_reply_to"),
-    "smtp": ("smtp_host", "smtp_port", "username", "password", "copy_enabled",
+    "smtp": ("smtp_host", "smtp_port", "sign_in_method", "username", "copy_enabled",
              "reply_to_enabled"),
+    "password": ("password",),
+    "oauth": ("oauth_client_id", "oauth_client_secret"),
+    "oauth_tenant": ("oauth_tenant",),
     "port_security": ("smtp_security",),
     "from_address": ("from_address",),
     "copy_address": ("copy_address",),
@@ -40,15 +51,37 @@ SLOT_FIELDS = {
 
 
 def parse_port(raw) -> int | None:
-    try:
-        port = int(str(raw).strip())
-    except (TypeError, ValueError):
+    text = str(raw).strip()
+    # ASCII digits only, as validation.port: int() also reads "５８７".
+    if not re.fullmatch(r"[0-9]+", text):
         return None
+    port = int(text)
     return port if 1 <= port <= 65535 else None
 
 
 def _ticked(values: Mapping, name: str) -> bool:
     return bool(values.get(name))
+
+
+def oauth_provider(values: Mapping) -> str | None:
+    """The OAuth provider the sign-in method names, if any."""
+    method = values.get("sign_in_method")
+    return method if method in OAUTH_PROVIDERS else None
+
+
+def provider_fills(values: Mapping) -> dict[str, str]:
+    """With an OAuth sign-in, the provider's SMTP server for an empty SMTP
+    server and Port: the fields to fill, with their values."""
+    provider = oauth_provider(values)
+    if provider is None or (values.get("protocol") or "SMTP") != "SMTP":
+        return {}
+    host, port, _security = SMTP_SERVERS[provider]
+    fills = {}
+    if not (values.get("smtp_host") or "").strip():
+        fills["smtp_host"] = host
+    if not (values.get("smtp_port") or "").strip():
+        fills["smtp_port"] = str(port)
+    return fills
 
 
 def slot_states(values: Mapping) -> dict[str, str | None]:
@@ -57,6 +90,7 @@ def slot_states(values: Mapping) -> dict[str, str | None]:
     port = parse_port(values.get("smtp_port"))
     security = security_for(port, values.get("smtp_security"))
     provider = provider_for_host((values.get("smtp_host") or "").strip())
+    oauth = oauth_provider(values)
     # A trusted certificate replaces the choice to check certificates or not.
     trusted = (values.get("trusted_certificate") or "").strip()
 
@@ -74,6 +108,9 @@ def slot_states(values: Mapping) -> dict[str, str | None]:
         "tls_check": when(not trusted),
         "tls_warning": when(_ticked(values, "skip_tls_verify") and provider is not None,
                             provider or ""),
+        "password": when(oauth is None),
+        "oauth": when(oauth is not None, oauth or ""),
+        "oauth_tenant": when(oauth == MICROSOFT),
         "trusted_certificate": when(bool(trusted), trusted),
     }
 

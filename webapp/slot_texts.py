@@ -22,7 +22,7 @@ def tls_warning(provider: str) -> str:
 
 
 def test_status_text(status) -> str:
-    """The sentence for a settings_views.TestStatus."""
+    """The sentence for a test_status.TestStatus."""
     if status.at is not None:
         today = datetime.now(timezone.utc).date() == status.at.date()
         when = format_time(status.at, "short") if today else format_datetime(status.at, "short")

@@ -13,6 +13,7 @@ from email_validator.rfc_constants import LOCAL_PART_MAX_LENGTH
 
 from .mail.certificates import normalized_fingerprint
 # The sender's own reading of a URL, so the form never saves one it would refuse.
+from .mail.http import secret_of
 from .mail.web import BadUrl, parse_url
 
 
@@ -44,9 +45,15 @@ for _private in ("local", "arpa"):
         email_validator.SPECIAL_USE_DOMAIN_NAMES.remove(_private)
 
 
+def ascii_digits(value: str) -> bool:
+    """Only 0-9: str.isdigit() also takes "²" and "٣", which int() refuses or reads."""
+    return re.fullmatch(r"[0-9]+", value) is not None
+
+
 def header_safe(value: str, max_length: int = MAX_TEXT) -> str:
     if _HEADER_BREAKERS.search(value) or _CONTROL.search(value):
         raise Invalid("header_unsafe")
+    no_c1_controls(value)
     if len(value) > max_length:
         raise Invalid("too_long", max=max_length)
     return value
@@ -92,9 +99,10 @@ def address(value: str) -> str:
     except EmailNotValidError:
         raise Invalid("address_domain") from None
     try:
-        return validate_email(value, check_deliverability=False).normalized
+        normalized = validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError:
         raise Invalid("address_local_invalid") from None
+    return message_ready_address(normalized)
 
 
 def host(value: str) -> str:
@@ -112,7 +120,7 @@ def host(value: str) -> str:
         pass
     if ":" in value:
         name, _, port = value.rpartition(":")
-        raise Invalid("host_has_port" if port.isdigit() and name else "host_invalid")
+        raise Invalid("host_has_port" if ascii_digits(port) and name else "host_invalid")
     name = value.rstrip(".")
     try:
         ascii_name = idna.encode(name, uts46=True).decode("ascii").lower()
@@ -139,8 +147,10 @@ def port(value: str) -> int:
 def http_url(value: str) -> tuple[str, str]:
     """An absolute https:// URL (http:// only to a loopback host).
 
-    Returns (the URL without credentials, the credentials "user:password" or "").
-    The credentials are a secret: they are stored encrypted and never shown.
+    Returns (the URL without credentials, its credentials or ""): the
+    user-info ("user:password") and the parameters that look like credentials
+    (api_key=..., token=...; see mail.http.secret_of). They are a secret:
+    stored encrypted and never shown.
     """
     value = value.strip()
     if not value:
@@ -154,7 +164,7 @@ def http_url(value: str) -> tuple[str, str]:
         raise Invalid("url_not_https" if refused.reason == "not_https" else "url_invalid") from None
     if url.fragment:
         raise Invalid("url_invalid")
-    return url.without_userinfo, url.userinfo or ""
+    return url.without_secrets, secret_of(url)
 
 
 # What a URL as typed holds before the host: "user:password@" (with or without a scheme).
@@ -176,3 +186,39 @@ def certificate_fingerprint(value: str) -> str:
     if fingerprint is None:
         raise Invalid("fingerprint_invalid")
     return fingerprint
+
+
+# -- what the message builder (mail/message.py) refuses, refused where it is typed ----------
+# An address or text the form accepted but the builder refused used to give a
+# 500 on every later test and send (issue 12, item 7).
+
+_C1_CONTROLS = re.compile(r"[\x80-\x9f]")
+_ENCODED_WORD = re.compile(r"=\?.*\?=")
+
+
+def no_c1_controls(value: str) -> str:
+    """C1 control characters (U+0080-U+009F): the builder refuses them in headers."""
+    if _C1_CONTROLS.search(value):
+        raise Invalid("header_unsafe")
+    return value
+
+
+def ascii_local_part(address: str) -> str:
+    """The part before the @ in ASCII. Another would need SMTPUTF8 from every
+    server on the way, and the builder writes 7-bit messages for any server."""
+    if not address.rpartition("@")[0].isascii():
+        raise Invalid("address_not_ascii")
+    return address
+
+
+def no_encoded_word(address: str) -> str:
+    """No RFC 2047 encoded word (=?utf-8?b?...?=) in the part before the @:
+    allowed in a name, never in an address."""
+    if _ENCODED_WORD.search(address.rpartition("@")[0]):
+        raise Invalid("address_local_invalid")
+    return address
+
+
+def message_ready_address(address: str) -> str:
+    """An address email-validator accepted, as the message builder takes it."""
+    return no_encoded_word(ascii_local_part(no_c1_controls(address)))

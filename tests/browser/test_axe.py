@@ -57,7 +57,7 @@ def relay_settings(page, port, host="127.0.0.1"):
 def test_no_page_state_has_an_axe_violation(browser, live_server, app, lang, smtp_server,
                                            fault_server, fault_scripts, unused_port, tmp_path,
                                            self_signed_certificate, dns_server):
-    app.config["RATELIMIT_TEST"] = app.config["RATELIMIT_SEND"] = "1000 per minute"
+    app.config["RATELIMIT_MAIL"] = "1000 per minute"
     app.config.update(DNS_SERVER=dns_server("").address, DETECT_PORTS=str(unused_port()))
     store = app.extensions["store"]
     relay = smtp_server()

@@ -116,3 +116,14 @@ def test_unexpected_errors_become_internal_error_not_exceptions():
         assert attempt.diagnose_exception("greeting", TimeoutError()).code == "timed_out"
     finally:
         attempt.close()
+
+
+def test_shorten_cuts_a_huge_text_before_cleaning_it():
+    import time
+
+    huge = "\x1b[31m" + "F" * 30_000_000
+    started = time.monotonic()
+    assert shorten(huge) == "[31m" + "F" * 295 + "…"
+    assert shorten(huge.encode()) == "[31m" + "F" * 295 + "…"
+    # Cleaning 30 million characters one by one takes seconds.
+    assert time.monotonic() - started < 0.5

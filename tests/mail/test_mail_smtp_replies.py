@@ -76,6 +76,7 @@ def test_every_classification_is_a_known_code():
 
 @pytest.mark.parametrize("value, size", [
     ("10485760", 10485760), (" 200 ", 200), ("0", None), ("", None), (None, None), ("big", None),
+    ("²", None), ("¹²", None), ("٣٤", None), ("１２", None),
 ])
 def test_advertised_size(value, size):
     assert advertised_size(value) == size

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Callable, Iterator, NoReturn
 
 from .causes import find_cause, is_timeout
 from .providers import provider_for_host
-from .result import DeliveryResult, Diagnosis, Step, scrub, shorten
+from .result import (KEEP_BEFORE_CLEANING, MAX_REPLY_CHARS, SEPARATOR_RUNS, DeliveryResult,
+                     Diagnosis, Scrubber, Step, shorten)
 from .tls import tls_error_diagnosis
 
 if TYPE_CHECKING:
@@ -124,11 +125,18 @@ class Attempt:
         self.deadline_s = deadline_s
         self.host = host
         self.provider = provider_for_host(host)
-        self.secrets = [secret for secret in secrets if secret]
+        self._secret_forms = list(secrets)
+        self.scrub = Scrubber(self._secret_forms)
         self.started = time.monotonic()
         self.deadline = self.started + deadline_s
         self.steps: list[Step] = []
         self.watchdog = Watchdog(deadline_s)
+
+    def add_secrets(self, forms) -> None:
+        """Scrub these forms too from now on: secrets met during the attempt
+        (an access token, a client secret)."""
+        self._secret_forms.extend(form for form in forms if form)
+        self.scrub = Scrubber(self._secret_forms)
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -149,10 +157,19 @@ class Attempt:
         return max(0.01, left * fraction)
 
     def text(self, reply: str | bytes | None) -> str | None:
-        """A server's words as we may keep them: secrets removed, shortened."""
+        """A server's words as we may keep them: secrets removed, shortened.
+
+        Only the start of a reply can be shown, so only that much is looked
+        at: enough for shorten() and for a secret that begins within it."""
+        if reply is None:
+            return None
         if isinstance(reply, bytes):
-            reply = reply.decode("utf-8", "replace")
-        return shorten(scrub(reply, self.secrets))
+            reply = reply.decode("utf-8", "replace")  # a reply is capped (smtp_client, web)
+        # With each run of separators made one space (a fast regex), a
+        # secret spaced out with thousands of them cannot straddle the cut.
+        keep = MAX_REPLY_CHARS * KEEP_BEFORE_CLEANING + 2 * self.scrub.longest
+        reply = SEPARATOR_RUNS.sub(" ", reply)[:keep]
+        return shorten(self.scrub(reply), scrub=self.scrub)
 
     def diagnosis(
         self,

@@ -27,23 +27,34 @@ class HttpDestination:
     url: str                 # without credentials
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    # The URL's credential parameters ("api_key=..."), as written: added to
+    # the query of the request, never shown.
+    secret_query: str = field(default="", repr=False)
 
     @classmethod
     def from_secret(cls, url: str, secret: str | None) -> HttpDestination:
-        """``secret`` is the user-info of the URL as typed ("user:password",
-        percent-encoded), kept apart from it; empty when there was none."""
+        """``secret`` holds the URL's credentials as typed, kept apart from
+        it: the user-info ("user:password", percent-encoded) and, after a
+        "?", the credential parameters; empty when there were none."""
         if not secret:
             return cls(url)
-        return cls(url, *web.credentials(secret))
+        userinfo, _, secret_query = secret.partition("?")
+        return cls(url, *web.credentials(userinfo or None), secret_query=secret_query)
 
     @classmethod
     def from_url(cls, url: str) -> HttpDestination:
-        """From a URL that may carry the credentials in its user-info."""
+        """From a URL that may carry credentials in its user-info or query."""
         try:
             parsed = web.parse_url(url)
         except web.BadUrl:
             return cls(url)  # send says what is wrong with it
-        return cls(parsed.without_userinfo, *web.credentials(parsed.userinfo))
+        return cls.from_secret(parsed.without_secrets, secret_of(parsed))
+
+
+def secret_of(url: web.Url) -> str:
+    """The credentials of ``url`` in the form ``HttpDestination.from_secret`` reads."""
+    secret_query = web.split_query(url.query)[1]
+    return (url.userinfo or "") + (f"?{secret_query}" if secret_query else "")
 
 
 def send(
@@ -67,8 +78,12 @@ def send(
     except web.BadUrl as refused:
         target, bad_url = None, refused
     username, password = destination.username, destination.password
-    attempt = Attempt(deadline_s, host=target.host if target else "",
-                      secrets=secret_forms(password, username or ""))
+    secrets = secret_forms(password, username or "")
+    for value in web.query_values(destination.secret_query):
+        secrets += secret_forms(value)
+    attempt = Attempt(deadline_s, host=target.host if target else "", secrets=secrets)
+    if target is not None and destination.secret_query:
+        target = target.with_query(destination.secret_query)
     try:
         if target is None:
             web.refuse(attempt, bad_url.reason)

@@ -29,11 +29,20 @@ _HEADER_BREAKERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
 _FILENAME_UNSAFE = set('/\\"\'`<>:|?*')
 
 
+class Unusable(ValueError):
+    """A value the message cannot carry; ``part`` says which: "from_address",
+    "to", "reply_to", "subject" or "message_id_domain"."""
+
+    def __init__(self, part: str, reason: str):
+        super().__init__(f"{part} {reason}")
+        self.part = part
+
+
 def _check_header_value(name: str, value: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str")
     if _HEADER_BREAKERS.search(value):
-        raise ValueError(f"{name} contains a line break or control character")
+        raise Unusable(name, "contains a line break or control character")
     return value
 
 
@@ -45,18 +54,18 @@ def _parse_address(name: str, value: str) -> Address:
         header = _HEADER_PARSER("To", value)
         addresses = header.addresses
     except Exception:  # the stdlib parser can fail with IndexError and friends
-        raise ValueError(f"{name} is not an email address") from None
+        raise Unusable(name, "is not an email address") from None
     if len(addresses) != 1 or header.defects or not addresses[0].domain:
-        raise ValueError(f"{name} must be exactly one email address")
+        raise Unusable(name, "must be exactly one email address")
     address = addresses[0]
     if not address.username.isascii():
         # Would need SMTPUTF8 end to end; this 7-bit message cannot carry it.
-        raise ValueError(f"{name} has a non-ASCII local part")
-    return Address(
-        display_name=address.display_name,
-        username=address.username,
-        domain=_ascii_domain(address.domain),
-    )
+        raise Unusable(name, "has a non-ASCII local part")
+    try:
+        domain = _ascii_domain(address.domain)
+    except ValueError as refused:
+        raise Unusable(name, str(refused)) from None
+    return Address(display_name=address.display_name, username=address.username, domain=domain)
 
 
 def _ascii_domain(domain: str) -> str:

@@ -137,6 +137,12 @@ def is_forbidden_address(address: str) -> bool:
     )
 
 
+def is_local_network_address(address: str) -> bool:
+    """This computer or a private network: the only places a password may
+    go without encryption (no stranger's network lies on the way)."""
+    return is_forbidden_address(address)
+
+
 def is_loopback_host(host: str) -> bool:
     host = host.strip("[]").rstrip(".").lower()
     if host == "localhost" or host.endswith(".localhost"):

@@ -122,7 +122,8 @@ YAHOO_JAPAN = Provider(
 MICROSOFT_365 = Provider(
     "Microsoft 365", ("office365.com", "outlook.com", "hotmail.com", "live.com"),
     smtp=(_starttls("smtp.office365.com"), _starttls("smtp-mail.outlook.com")),
-    login="password", steps_key="microsoft_365", sign_in="microsoft",
+    # Password sign-in for SMTP ends by default at the end of December 2026.
+    login="oauth", steps_key="microsoft_365", sign_in="microsoft",
     mailboxes=(
         Mailboxes(_starttls("smtp-mail.outlook.com"),
                   address_domains=("outlook.com", "hotmail.com", "live.com", "msn.com",

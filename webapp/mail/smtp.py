@@ -6,7 +6,10 @@ appears in a step, a reply, a diagnosis, a log line or an exception we raise;
 the AUTH exchange is never recorded (no smtplib debug output either).
 
 What replies mean is in smtp_replies.py, AUTH in smtp_auth.py, the TLS
-handshake in tls.py.
+handshake in tls.py, the destination in smtp_destination.py. With an OAuth sign-in (``SmtpDestination.oauth``), the
+access token is got first, under the same deadline (a "token" step when the
+provider must be asked), and the login is XOAUTH2; the token is scrubbed like
+a password.
 """
 
 from __future__ import annotations
@@ -14,44 +17,22 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
-from dataclasses import dataclass, field
 from email.message import EmailMessage
 
-from . import net, smtp_probes, smtp_replies, tls
+from . import net, smtp_probes, smtp_replies, tls, xoauth2
 from .attempt import Attempt, Stop, StepRecord
 from .causes import is_timeout
 from .certificates import presented_facts
 from .message import message_bytes
 from .result import DeliveryResult, Diagnosis
-from .smtp_auth import choose_mechanism, secret_forms
-from .smtp_client import SmtpClient, default_local_hostname
-
-SECURITY_MODES = ("tls", "starttls", "opportunistic")
+from .smtp_auth import choose_mechanism, secret_forms, token_forms
+from .smtp_client import SmtpClient, default_local_hostname, excerpt
+from .smtp_destination import SmtpDestination
 
 # When we speak first in plain text, a silent server may be one that waits
 # for a TLS handshake; wait this share of the time left for its greeting, so
 # there is time to try TLS and say so.
 GREETING_SHARE_WHEN_PLAIN = 0.6
-
-
-@dataclass(frozen=True)
-class SmtpDestination:
-    host: str            # ASCII: punycode host name, IPv4 or IPv6 literal (no brackets)
-    port: int
-    security: str        # 'tls' | 'starttls' | 'opportunistic'
-    verify_tls: bool = True
-    # A certificate the user chose to trust (SHA-256, 64 lower-case hex
-    # digits): only it is accepted, its names and chain are not checked, and
-    # the connection never goes on without TLS.
-    pinned_sha256: str | None = None
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.security not in SECURITY_MODES:
-            raise ValueError(f"security must be one of {SECURITY_MODES}")
-        if not 1 <= int(self.port) <= 65535:
-            raise ValueError("port must be 1-65535")
 
 
 def send(
@@ -92,6 +73,7 @@ class _Session:
         self.client: SmtpClient | None = None
         self.encrypted = False
         self.max_size: int | None = None
+        self.access_token: str | None = None
 
     # --- the conversation ---------------------------------------------------
 
@@ -99,6 +81,9 @@ class _Session:
         self.attempt = Attempt(self.deadline_s, host=self.dest.host,
                                secrets=secret_forms(self.dest.password, self.dest.username))
         try:
+            if self.dest.oauth is not None:
+                self.access_token = self.dest.oauth.access_token(self.attempt)
+                self.attempt.add_secrets(token_forms(self.access_token, self.dest.username))
             self._open()
             self._deliver(data, envelope_from, envelope_to)
             return self.attempt.finish()
@@ -141,7 +126,9 @@ class _Session:
 
     def _reply(self, code: int, reply: bytes | str | None) -> str | None:
         text = self.attempt.text(reply)
-        return f"{code} {text}".strip() if code and code > 0 else text
+        if not code or code < 0:
+            return text
+        return f"{code} {text}" if text else str(code)
 
     def _implicit_tls(self) -> None:
         with self._step("tls") as step:
@@ -163,7 +150,8 @@ class _Session:
         plain_first = self.dest.security != "tls"
         with self._step("greeting") as step:
             local_hostname = self.local_hostname or default_local_hostname(self.sock)
-            self.client = SmtpClient(self.sock, host=self.dest.host, local_hostname=local_hostname)
+            self.client = SmtpClient(self.sock, host=self.dest.host, local_hostname=local_hostname,
+                                     expired=self.attempt.expired)
             self._set_timeout(GREETING_SHARE_WHEN_PLAIN if plain_first else 1.0)
             try:
                 code, reply = self.client.connect(self.dest.host, self.dest.port)
@@ -171,17 +159,17 @@ class _Session:
                 raw_lines = self.client.raw_reply_lines
                 if (raw_lines and not self.attempt.expired()
                         and not smtp_replies.is_smtp_line(raw_lines[0])):
-                    step.fail("not_smtp", reply_text=b" ".join(raw_lines)[:1000])
+                    step.fail("not_smtp", reply_text=excerpt(raw_lines))
                 if (plain_first and is_timeout(exc) and not self.attempt.expired()
                         and smtp_probes.speaks_implicit_tls(self.attempt, self.address,
                                                             self.dest.host)):
                     step.fail("tls_expected_on_connect", facts={"suggested_port": 465})
                 raise
-            except smtplib.SMTPResponseException:  # a line too long to be SMTP
-                step.fail("not_smtp", reply_text=b" ".join(self.client.raw_reply_lines)[:1000])
+            except smtplib.SMTPResponseException:  # a line or a reply too long to be SMTP
+                step.fail("not_smtp", reply_text=excerpt(self.client.raw_reply_lines))
             raw_lines = self.client.raw_reply_lines
             if not raw_lines or not all(smtp_replies.is_smtp_line(line) for line in raw_lines):
-                step.fail("not_smtp", reply_text=b" ".join(raw_lines)[:1000])
+                step.fail("not_smtp", reply_text=excerpt(raw_lines))
             step.reply = self._reply(code, reply)
             step.detail = {"banner": self.attempt.text(reply)}
             self._expect(step, code, reply)
@@ -270,22 +258,43 @@ class _Session:
     def _login(self) -> None:
         client = self.client
         with self._step("login") as step:
+            if not self.encrypted and not net.is_local_network_address(self.address[1][0]):
+                # STARTTLS not offered, refused or stripped by someone on the
+                # way: the password (or a token) would cross strangers'
+                # networks readable. CRAM-MD5 too can be stripped.
+                step.fail("unencrypted_login", facts={"starttls_offered": client.has_extn("starttls")})
             if not client.has_extn("auth"):
                 step.fail("auth_not_offered", facts={"encrypted": self.encrypted})
             advertised = client.esmtp_features["auth"].upper().split()
-            mechanism = choose_mechanism(advertised, encrypted=self.encrypted)
+            oauth = self.dest.oauth
+            mechanism = choose_mechanism(advertised, encrypted=self.encrypted, oauth=oauth is not None)
             if mechanism is None:
-                step.fail("auth_not_offered", facts={"encrypted": self.encrypted,
-                                                     "mechanisms": advertised[:10]})
+                facts = {"encrypted": self.encrypted, "mechanisms": advertised[:10]}
+                step.fail("auth_not_offered", facts={**facts, "oauth": oauth.provider} if oauth else facts)
             step.detail = {"mechanism": mechanism, "username": self.dest.username}
             self._set_timeout()
+            secret = self.access_token if oauth is not None else self.dest.password
             try:
-                code, reply = client.authenticate(mechanism, self.dest.username, self.dest.password)
+                code, reply = client.authenticate(mechanism, self.dest.username, secret)
             except smtplib.SMTPAuthenticationError as exc:
                 code, reply = exc.smtp_code, exc.smtp_error
-                step.reply = self._reply(code, reply)
-                self._expect(step, code, reply)
-            step.reply = self._reply(code, reply)
+                # The server's words after AUTH are the likeliest to echo the
+                # password in some disguise: only the codes are kept.
+                step.reply = self._reply(code, smtp_replies.enhanced_status(self.attempt.text(reply)))
+                if oauth is not None:
+                    self._token_refused(step, mechanism, code, reply)
+                self._expect(step, code, reply, words_kept=False)
+            step.reply = self._reply(code, smtp_replies.enhanced_status(self.attempt.text(reply)))
+
+    def _token_refused(self, step: StepRecord, mechanism: str, code: int, reply) -> None:
+        oauth = self.dest.oauth
+        text = self.attempt.text(reply)
+        verdict = xoauth2.auth_failure(oauth.provider, mechanism, code, text,
+                                       challenge=self.client.xoauth2_challenge,
+                                       account=oauth.account, username=self.dest.username)
+        if verdict is not None:
+            step.fail(verdict[0], reply_code=code, reply_text=smtp_replies.enhanced_status(text),
+                      facts=verdict[1])
 
     def _mail_from(self, envelope_from: str, envelope_to: list[str], data: bytes) -> None:
         client = self.client
@@ -347,12 +356,17 @@ class _Session:
     # --- diagnosis helpers --------------------------------------------------
 
     def _expect(self, step: StepRecord, code: int, reply, facts: dict | None = None,
-                size: int | None = None) -> None:
+                size: int | None = None, words_kept: bool = True) -> None:
         """Fail ``step`` unless the reply is one it hopes for; ``facts`` go
-        with the diagnosis, ``size`` (of the message) when it is too large."""
-        verdict = smtp_replies.classify(step.name, code, self.attempt.text(reply) or "")
+        with the diagnosis, ``size`` (of the message) when it is too large;
+        without ``words_kept`` only the enhanced status code of the reply
+        goes with it."""
+        text = self.attempt.text(reply) or ""
+        verdict = smtp_replies.classify(step.name, code, text)
         if verdict is None:
             return
+        if not words_kept:
+            reply = smtp_replies.enhanced_status(text)
         diagnosis, reply_facts = verdict
         if diagnosis == "not_smtp" and code < 0:
             # smtplib read no reply code: the words alone, no facts of the command.

@@ -1,9 +1,9 @@
 """SMTP AUTH (RFC 4954): which mechanism, the exchange, what to scrub.
 
 A mechanism is an ``auth_<name>`` method of the client that answers the
-server's challenges. A credential that is not a password (XOAUTH2's access
-token) comes as one more such method, its own order in ``choose_mechanism``
-and its own wire forms to scrub beside ``secret_forms``.
+server's challenges. XOAUTH2's access token is one more such method
+(``auth_xoauth2``), chosen alone when the sign-in is OAuth, with its own wire
+forms to scrub (``token_forms``).
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 import base64
 import hmac
 import smtplib
-from urllib.parse import quote
 
+from . import xoauth2
+from .result import secret_encodings
 from .smtp_replies import ACCEPTED
 
 MAX_CHALLENGES = 4
@@ -23,8 +24,11 @@ _ORDER_ENCRYPTED = ("PLAIN", "LOGIN", "CRAM-MD5")
 _ORDER_PLAIN_TEXT = ("CRAM-MD5", "PLAIN", "LOGIN")
 
 
-def choose_mechanism(advertised: list[str], *, encrypted: bool) -> str | None:
-    """The mechanism to log in with, of those the server advertised."""
+def choose_mechanism(advertised: list[str], *, encrypted: bool, oauth: bool = False) -> str | None:
+    """The mechanism to log in with, of those the server advertised. An
+    OAuth sign-in has one: XOAUTH2."""
+    if oauth:
+        return xoauth2.MECHANISM if xoauth2.MECHANISM in advertised else None
     order = _ORDER_ENCRYPTED if encrypted else _ORDER_PLAIN_TEXT
     return next((name for name in order if name in advertised), None)
 
@@ -63,6 +67,20 @@ class AuthClient(smtplib.SMTP):
             return code, reply
         raise smtplib.SMTPAuthenticationError(code, reply)
 
+    # The JSON of the server's last XOAUTH2 challenge (Gmail's, when it
+    # refuses a token), or None.
+    xoauth2_challenge: dict | None = None
+
+    def auth_xoauth2(self, challenge=None):
+        """``password`` is the access token. A challenge only ever says why
+        the token was refused: keep it and answer with the empty line the
+        server waits for before it sends its final refusal."""
+        if challenge is None:
+            self.xoauth2_challenge = None
+            return xoauth2.initial_response(self.user, self.password)
+        self.xoauth2_challenge = xoauth2.read_challenge(challenge)
+        return ""
+
     def auth_cram_md5(self, challenge=None):
         if challenge is None:
             return None
@@ -75,17 +93,16 @@ def _b64(text: str) -> str:
 
 
 def secret_forms(password: str | None, username: str | None = None) -> list[str]:
-    """A password and the encodings in which it crosses the wire, to scrub
-    from anything a server sends back: base64 alone (LOGIN), of NUL user NUL
-    password (PLAIN), of user:password (HTTP Basic), and percent-encoded (a
-    URL's user-info)."""
-    if not password:
-        return []
-    raw = password.encode("utf-8")
-    forms = [password, base64.b64encode(raw).decode("ascii")]
-    if username is not None:
-        user = username.encode("utf-8")
-        forms.append(base64.b64encode(b"\0" + user + b"\0" + raw).decode("ascii"))
-        forms.append(base64.b64encode(user + b":" + raw).decode("ascii"))
-    forms.append(quote(password, safe=""))
-    return forms
+    """A password and the encodings in which it crosses the wire or may be
+    echoed, to scrub from anything a server sends back (result.Scrubber).
+    Its base64 at every alignment covers the LOGIN, PLAIN (NUL user NUL
+    password) and HTTP Basic (user:password) forms alike, whatever the
+    username."""
+    return secret_encodings(password)
+
+
+def token_forms(token: str | None, username: str | None) -> list[str]:
+    """An access token and the encodings in which it crosses the wire or may
+    be echoed: its base64 at every alignment also covers the XOAUTH2 initial
+    response, whatever the username."""
+    return secret_encodings(token)

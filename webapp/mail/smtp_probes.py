@@ -59,7 +59,8 @@ def up_to_starttls(attempt: Attempt, host: str, port: int,
     handshake: greeting, EHLO, STARTTLS."""
 
     def prepare(sock: socket.socket) -> None:
-        client = SmtpClient(sock, host=host, local_hostname=local_hostname)
+        client = SmtpClient(sock, host=host, local_hostname=local_hostname,
+                            expired=attempt.expired)
         sock.settimeout(attempt.timeout())
         code, _ = client.connect(host, port)
         if code != 220 or client.ehlo()[0] != 250 or client.docmd("STARTTLS")[0] != 220:

@@ -26,6 +26,9 @@ AUTH_REQUIRED = re.compile(
     r"|not\s+authenticated|requires?\s+authentication",
     re.IGNORECASE,
 )
+# Microsoft 365 once Basic authentication is off: 5.7.30, or 5.7.139 saying so.
+BASIC_AUTH_OFF = re.compile(r"\b5\.7\.30\b|basic authentication is (?:disabled|not supported)",
+                            re.IGNORECASE)
 APP_PASSWORD = re.compile(r"5\.7\.9|application[- ]specific password|app password", re.IGNORECASE)
 _RELAY = re.compile(r"\brelay", re.IGNORECASE)
 _SMTP_LINE = re.compile(rb"^[2-5]\d\d(?:[ -]|\r?\n?$)")
@@ -70,6 +73,8 @@ _TABLE: tuple[tuple[tuple[str, ...], Callable[[int, str], bool], str,
                     Callable[[str], dict] | None], ...] = (
     # smtplib's code for a reply line that does not start with a number.
     (_AFTER_COMMANDS, lambda code, text: code == -1, "not_smtp", None),
+    # Microsoft 365: passwords no longer accepted (the end of Basic authentication).
+    (("login",), lambda code, text: BASIC_AUTH_OFF.search(text) is not None, "basic_auth_disabled", None),
     # Microsoft 365: SMTP AUTH turned off for the mailbox or the tenant.
     (("login",), lambda code, text: "5.7.139" in text, "smtp_auth_disabled", None),
     # STARTTLS is left out: a refused STARTTLS is refused, whatever its code.
@@ -106,9 +111,19 @@ def is_smtp_line(line: bytes) -> bool:
 
 def advertised_size(value: str | None) -> int | None:
     """The SIZE limit from EHLO; 0 or missing means no stated limit."""
-    if value and value.strip().isdigit():
+    # ASCII digits only: a server's "SIZE ²" passes str.isdigit() and fails int().
+    if value and re.fullmatch(r"[0-9]{1,20}", value.strip()):
         return int(value.strip()) or None
     return None
+
+
+_ENHANCED_STATUS = re.compile(r"(?<![0-9.])([245]\.[0-9]{1,3}\.[0-9]{1,3})(?![0-9.])")
+
+
+def enhanced_status(text: str | None) -> str | None:
+    """The enhanced status code in a reply ("5.7.8", RFC 3463), if any."""
+    match = _ENHANCED_STATUS.search(text or "")
+    return match.group(1) if match else None
 
 
 def parse_queue_id(reply: str | bytes | None) -> str | None:

@@ -10,12 +10,14 @@ can fetching autoconfig files or calling a token endpoint.
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 from contextlib import ExitStack, contextmanager
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping, NoReturn
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, unquote_plus, urlsplit, urlunsplit
 
 import idna
 import requests
@@ -24,7 +26,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from . import net, tls
-from .attempt import Attempt, StepRecord, Stop
+from .attempt import Attempt, DeadlinePassed, StepRecord, Stop
 from .causes import find_cause
 from .certificates import presented_facts
 from .result import Diagnosis
@@ -72,6 +74,16 @@ class Url:
         """The URL as written, less the user-info, host in lower case."""
         return urlunsplit((self.scheme, self.netloc.lower(), self.path, self.query, self.fragment))
 
+    @property
+    def without_secrets(self) -> str:
+        """The URL as written, less the user-info and the credential parameters."""
+        return urlunsplit((self.scheme, self.netloc.lower(), self.path,
+                           split_query(self.query)[0], self.fragment))
+
+    def with_query(self, extra: str) -> "Url":
+        """This URL with the parameters `extra` (as written) added to its query."""
+        return dataclasses.replace(self, query=join_query(self.query, extra))
+
     def _ascii_netloc(self) -> str:
         netloc = f"[{self.host}]" if ":" in self.host else self.host
         return netloc if self.explicit_port is None else f"{netloc}:{self.explicit_port}"
@@ -105,6 +117,38 @@ def parse_url(url: str) -> Url:
                userinfo if at else None)
 
 
+# Words that make a query parameter a credential (?api_key=, ?access_token=,
+# ?sig=, X-Amz-Signature=...): it is a secret like the user-info.
+_CREDENTIAL_WORDS = {"key", "apikey", "token", "secret", "password", "passwd", "pwd", "pass",
+                     "signature", "sig", "auth", "credential", "credentials"}
+_CREDENTIAL_ENDINGS = ("key", "token", "secret", "password", "signature")
+
+
+def is_credential_parameter(name: str) -> bool:
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", unquote_plus(name))  # apiKey -> api_Key
+    words = re.findall(r"[a-z0-9]+", name.lower())
+    return any(word in _CREDENTIAL_WORDS or word.endswith(_CREDENTIAL_ENDINGS) for word in words)
+
+
+def split_query(query: str) -> tuple[str, str]:
+    """A query string as (its public parameters, its credential parameters),
+    each as written, joined by "&"."""
+    public, secret = [], []
+    for part in query.split("&"):
+        if part:
+            (secret if is_credential_parameter(part.partition("=")[0]) else public).append(part)
+    return "&".join(public), "&".join(secret)
+
+
+def join_query(*queries: str) -> str:
+    return "&".join(query for query in queries if query)
+
+
+def query_values(query: str) -> list[str]:
+    """The values in a query string, decoded (to scrub them from replies)."""
+    return [unquote_plus(part.partition("=")[2]) for part in query.split("&") if "=" in part]
+
+
 def credentials(userinfo: str | None) -> tuple[str | None, str | None]:
     """The username and password in a URL's user-info ("user:password",
     percent-encoded); None for what is not there."""
@@ -112,6 +156,14 @@ def credentials(userinfo: str | None) -> tuple[str | None, str | None]:
         return None, None
     username, colon, password = userinfo.partition(":")
     return unquote(username), unquote(password) if colon else None
+
+
+def display_url(url: str) -> str:
+    """A URL as we show it: no user-info, no query (see Url.display_url)."""
+    try:
+        return parse_url(url).display_url
+    except BadUrl:
+        return without_userinfo(url.partition("?")[0]) or ""
 
 
 def without_userinfo(location: str | None) -> str | None:
@@ -173,7 +225,7 @@ def request(attempt: Attempt, method: str, url: Url, *, allow_private: bool = Tr
         try:
             with attempt.step("response") as step:
                 step.detail = {"status": response.status_code}
-                body = _read_limited(response, max_response_bytes)
+                body = _read_limited(attempt, response, max_response_bytes)
                 step.reply = attempt.text(body)
                 yield step, Response(response.status_code, response.headers, body)
         finally:
@@ -282,9 +334,12 @@ class _AddressBoundAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": http_pool, "https": https_pool}
 
 
-def _read_limited(response: requests.Response, limit: int) -> bytes:
+def _read_limited(attempt: Attempt, response: requests.Response, limit: int) -> bytes:
+    """At most ``limit`` bytes of the body, read within the deadline."""
     chunks, total = [], 0
     while total < limit:
+        if attempt.expired():
+            raise DeadlinePassed("the overall deadline has passed")
         chunk = response.raw.read(min(8192, limit - total), decode_content=False)
         if not chunk:
             break

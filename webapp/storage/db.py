@@ -37,6 +37,19 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE TABLE drafts (id_hash TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
         " expires_at REAL NOT NULL)",
     ),
+    # 4: OAuth sign-ins (oauth.py): grants sealed with their destination, and
+    # sign-ins under way.
+    (
+        "CREATE TABLE oauth_grants (destination TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
+        " updated_at TEXT NOT NULL)",
+        "CREATE TABLE oauth_sign_ins (key TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
+        " expires_at REAL NOT NULL)",
+    ),
+    # 5: signed-in sessions, so that signing out and a password change end them.
+    (
+        "CREATE TABLE sessions (id_hash TEXT PRIMARY KEY, created_at REAL NOT NULL,"
+        " last_seen REAL NOT NULL)",
+    ),
 ]
 
 

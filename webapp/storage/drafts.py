@@ -15,18 +15,19 @@ import time
 from cryptography.fernet import InvalidToken, MultiFernet
 
 from .db import Database
+from .keys import FixedKeys, KeyFile
 
 
 class Drafts:
-    def __init__(self, db: Database, keys: MultiFernet):
+    def __init__(self, db: Database, keys: MultiFernet | KeyFile):
         self._db = db
-        self._keys = keys
+        self._keys = keys if isinstance(keys, KeyFile) else FixedKeys(keys)
 
     def use_keys(self, keys: MultiFernet) -> None:
-        self._keys = keys
+        self._keys = FixedKeys(keys)
 
     def keep(self, draft_id: str, destination: str, secret: str, ttl_seconds: float) -> None:
-        sealed = self._keys.encrypt(json.dumps({"destination": destination,
+        sealed = self._keys.current().encrypt(json.dumps({"destination": destination,
                                                 "secret": secret}).encode())
         now = time.time()
         with self._db.transaction() as conn:
@@ -43,7 +44,7 @@ class Drafts:
         if row is None:
             return None
         try:
-            draft = json.loads(self._keys.decrypt(bytes(row["sealed"])))
+            draft = json.loads(self._keys.current().decrypt(bytes(row["sealed"])))
         except (InvalidToken, ValueError):
             return None
         return draft.get("secret") if draft.get("destination") == destination else None

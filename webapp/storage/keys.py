@@ -6,6 +6,7 @@ environment sets them (SENDWELL_FERNET_KEY, SENDWELL_SECRET_KEY).
 import contextlib
 import os
 import secrets
+import threading
 
 from cryptography.fernet import Fernet, MultiFernet
 
@@ -49,6 +50,45 @@ def keyring(keys: list[bytes]) -> MultiFernet:
     return MultiFernet([Fernet(k) for k in keys])
 
 
+class FixedKeys:
+    """Keys that never change while the app runs (SENDWELL_FERNET_KEY)."""
+
+    def __init__(self, keys: MultiFernet):
+        self._keys = keys
+
+    def current(self) -> MultiFernet:
+        return self._keys
+
+
+class KeyFile:
+    """The key file's keys, read again whenever the file changes.
+
+    `flask rotate-key` may run beside a running Sendwell: each worker then
+    takes up the new key the next time it seals or opens the secret, so it
+    can read what rotation re-encrypted and never seals with a key that has
+    left the file (see rotate_key_file).
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self._lock = threading.Lock()
+        self._stamp: tuple | None = None
+        self._keys: MultiFernet | None = None
+
+    def current(self) -> MultiFernet:
+        stamp = _file_stamp(self.path)
+        with self._lock:
+            if stamp != self._stamp or self._keys is None:
+                # Stamp first, then read: a change in between reads again next time.
+                self._keys, self._stamp = keyring(read_keys(self.path)), stamp
+            return self._keys
+
+
+def _file_stamp(path: str) -> tuple:
+    info = os.stat(path)
+    return info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size
+
+
 def read_keys(path: str) -> list[bytes]:
     """A key file holds one key a line, newest first (more than one only mid-rotation)."""
     with open(path, "rb") as f:
@@ -64,15 +104,20 @@ def rotate_key_file(store, path: str) -> int:
     """Encrypt the stored secret under a new key and make it the file's only key.
 
     Both keys stay in the file until the secret is re-encrypted, so a crash at
-    any point leaves a secret that one of the file's keys can read.
+    any point leaves a secret that one of the file's keys can read. A running
+    Sendwell seals with the first key of the file as it reads it inside the
+    save's write transaction (KeyFile), so once the new key leads the file
+    every save uses it; the old key leaves the file only inside a write
+    transaction that has checked the stored secret opens without it, so no
+    save can slip a secret sealed with the old key in after the check.
     """
     old = read_keys(path)
     new = Fernet.generate_key()
     write_keys(path, [new, *old])
-    count = store.reencrypt(keyring([new, *old]))
-    write_keys(path, [new])
-    store.reencrypt(keyring([new]))
-    return count
+    while True:
+        count = store.reencrypt(keyring([new, *old]))
+        if store.retire_keys(keyring([new]), lambda: write_keys(path, [new])):
+            return count
 
 
 def _write_private(path: str, data: bytes, *, replace: bool) -> None:

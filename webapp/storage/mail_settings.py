@@ -5,6 +5,7 @@ Fernet together with the destination it was saved for, and handed out only
 for that destination.
 """
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -12,6 +13,7 @@ from cryptography.fernet import InvalidToken, MultiFernet
 
 from ..model import MailSettings
 from .db import Database
+from .keys import FixedKeys, KeyFile
 
 
 @dataclass(frozen=True)
@@ -22,27 +24,45 @@ class SavedSettings:
 
 
 class MailSettingsStore:
-    def __init__(self, db: Database, keys: MultiFernet):
+    def __init__(self, db: Database, keys: MultiFernet | KeyFile):
         self._db = db
-        self._keys = keys
+        self._keys = keys if isinstance(keys, KeyFile) else FixedKeys(keys)
 
     def use_keys(self, keys: MultiFernet) -> None:
         """Seal with the first of `keys` and open with any of them from now on."""
-        self._keys = keys
+        self._keys = FixedKeys(keys)
 
-    def _seal(self, destination: str, secret: str) -> bytes:
-        return self._keys.encrypt(json.dumps({"destination": destination, "secret": secret}).encode())
+    def _seal(self, destination: str, secret: str, secret_id: str) -> bytes:
+        return self._keys.current().encrypt(json.dumps(
+            {"destination": destination, "secret": secret, "id": secret_id}).encode())
 
-    def _open(self, token: bytes | None, destination: str) -> str | None:
+    def _unseal(self, token: bytes | None, destination: str) -> dict | None:
         if not token:
             return None
         try:
-            sealed = json.loads(self._keys.decrypt(bytes(token)))
+            sealed = json.loads(self._keys.current().decrypt(bytes(token)))
         except (InvalidToken, ValueError):
             return None  # a lost or changed key: the user types the password again
-        if sealed.get("destination") != destination:
+        if not isinstance(sealed, dict) or sealed.get("destination") != destination:
             return None
-        return sealed.get("secret")
+        return sealed
+
+    def _sealed_row(self, destination: str) -> dict | None:
+        """The saved secret's sealed record, for this destination only."""
+        for _ in range(2):
+            row = self._db.one("SELECT destination, secret FROM settings WHERE id = 1")
+            if row is None or row["destination"] != destination or not row["secret"]:
+                return None
+            sealed = self._unseal(row["secret"], destination)
+            if sealed is not None:
+                return sealed
+            # A rotation may have re-encrypted the row between our reading it
+            # and the keys: once more, with the keys as they are now.
+        return None
+
+    def _open(self, token: bytes | None, destination: str) -> str | None:
+        sealed = self._unseal(token, destination)
+        return sealed.get("secret") if sealed else None
 
     def has_settings(self) -> bool:
         """Whether settings are saved, without opening the secret (asked on every page)."""
@@ -60,15 +80,24 @@ class MailSettingsStore:
 
     def secret_for(self, destination: str) -> str | None:
         """The saved secret, only if it was saved for exactly this destination."""
-        row = self._db.one("SELECT destination, secret FROM settings WHERE id = 1")
-        if row is None or row["destination"] != destination:
-            return None
-        return self._open(row["secret"], destination)
+        sealed = self._sealed_row(destination)
+        return sealed.get("secret") if sealed else None
 
-    def save(self, settings: MailSettings, secret: str | None) -> None:
+    def secret_id_for(self, destination: str) -> str | None:
+        """The random id the saved secret was sealed with, only for this
+        destination: names the secret (for the test status) without it."""
+        sealed = self._sealed_row(destination)
+        return sealed.get("id") if sealed and sealed.get("secret") else None
+
+    def save(self, settings: MailSettings, secret: str | None,
+             secret_id: str | None = None) -> None:
+        """Save `settings` with `secret`, named by `secret_id` (the saved
+        secret's own id when it is kept; a new one when None)."""
         destination = settings.destination
-        token = self._seal(destination, secret) if secret else None
         with self._db.transaction() as conn:
+            # Sealed inside the write transaction, with the keys as they are
+            # now: a rotation cannot retire the key between sealing and saving.
+            token = self._seal(destination, secret, secret_id or secrets.token_hex(16)) if secret else None
             conn.execute(
                 "INSERT INTO settings (id, data, destination, secret, updated_at) VALUES (1, ?, ?, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET data = excluded.data,"
@@ -95,3 +124,4 @@ class MailSettingsStore:
                 count = 1
         self.use_keys(keys)
         return count
+

@@ -18,8 +18,8 @@ class TestRuns:
     def __init__(self, db: Database):
         self._db = db
 
-    def record_test(self, fingerprint: str, ok: bool) -> TestRun:
-        run = TestRun(ok=ok, at=datetime.now(timezone.utc))
+    def record_test(self, fingerprint: str, ok: bool, at: datetime | None = None) -> TestRun:
+        run = TestRun(ok=ok, at=at or datetime.now(timezone.utc))
         with self._db.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO test_runs (fingerprint, ok, at) VALUES (?, ?, ?)",
                          (fingerprint, int(ok), run.at.isoformat()))

@@ -1,98 +1,8 @@
-"""The texts of the result fragment: what each step is called and what its
-detail line says, and for each diagnosis code what happened and what to do.
+"""For each diagnosis code of a delivery (network, TLS, SMTP, HTTP): what
+happened and what to do."""
+from ..i18n import lazy_gettext as _l
 
-`explain` picks the texts for a result and fills them in. Placeholders name
-fields (filled with their labels) or facts: the diagnosis's own (see
-`mail/result.py`) and those `explain.failure_facts` adds. A fact that a
-diagnosis does not have reads as empty.
-
-The same fragment reports a test of the settings and the sending of a
-document, so no text a failure shows may call the attempt a test.
-"""
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-
-from flask_babel import LazyString
-
-from .fields import fill
-from .i18n import lazy_gettext as _l
-
-STEP_TITLES = {
-    "resolve": _l("Find the server"),
-    "connect": _l("Connect"),
-    "tls": _l("Encrypt the connection (TLS)"),
-    "greeting": _l("Server greeting"),
-    "ehlo": _l("Introduce Sendwell (EHLO)"),
-    "starttls": _l("Switch to encryption (STARTTLS)"),
-    "login": _l("Sign in to the server"),
-    "sender": _l("Sender"),
-    "recipient": _l("Recipient"),
-    "message": _l("Send the message"),
-    "request": _l("Send the request"),
-    "response": _l("Server's answer"),
-}
-
-
-def _connect(detail: Mapping, ok: bool) -> str:
-    if not detail.get("address"):
-        return ""
-    return fill(_l("%(address)s, port %(port)s"), address=detail["address"],
-                port=detail.get("port", ""))
-
-
-def _tls(detail: Mapping, ok: bool) -> str:
-    if not detail.get("version"):
-        return ""
-    if detail.get("pinned"):
-        return fill(_l("%(version)s, trusted certificate"), version=detail["version"])
-    if detail.get("verified") is False:
-        return fill(_l("%(version)s, certificate not checked"), version=detail["version"])
-    return fill(_l("%(version)s, certificate checked"), version=detail["version"])
-
-
-def _message(detail: Mapping, ok: bool) -> str:
-    if detail.get("queue_id"):
-        return fill(_l("accepted, queue ID %(queue_id)s"), queue_id=detail["queue_id"])
-    return str(_l("accepted")) if ok else ""
-
-
-def _response(detail: Mapping, ok: bool) -> str:
-    if not detail.get("status"):
-        return ""
-    return fill(_l("HTTP status %(status)s"), status=detail["status"])
-
-
-# A step's detail line, from the details `mail` recorded for it and whether it
-# succeeded: the keys are those `mail` records.
-STEP_DETAIL: dict[str, Callable[[Mapping, bool], str]] = {
-    "resolve": lambda detail, ok: ", ".join(detail.get("addresses") or ()),
-    "connect": _connect,
-    "tls": _tls,
-    "login": lambda detail, ok: detail.get("username") or "",
-    "sender": lambda detail, ok: detail.get("address") or "",
-    "recipient": lambda detail, ok: detail.get("address") or "",
-    "message": _message,
-    "response": _response,
-}
-
-
-@dataclass(frozen=True)
-class Explanation:
-    title: LazyString
-    meaning: LazyString
-    advice: LazyString
-    # The general checklist (TROUBLESHOOTING) helps here. It names the SMTP
-    # fields, so it is never shown for a failure over HTTP.
-    troubleshooting: bool = False
-    # Over HTTP this replaces `advice`, to point at the HTTP server field.
-    http_advice: LazyString | None = None
-    # A refused sign-in at a provider that wants an app password: its steps help.
-    provider_steps: bool = False
-    # fact -> the explanation used instead when the diagnosis has that fact
-    # (the first one it has, in this order). A variant stands alone: it takes
-    # nothing, not even `http_advice`, from the explanation it replaces.
-    variants: Mapping[str, "Explanation"] = field(default_factory=dict)
-
+from .model import Explanation
 
 _CHECK_SERVER_AND_PORT = _l(
     "Compare %(smtp_host)s and %(smtp_port)s with your email provider's instructions.")
@@ -255,6 +165,14 @@ EXPLANATIONS: dict[str, Explanation] = {
         # TRANSLATORS: Also after a failed document send: "try again", not "test again".
         _l("Try again. If it happens again, something on this network interferes with email: "
            "try port 465 or another network, and tell whoever runs the network.")),
+    "unencrypted_login": Explanation(
+        _l("Sendwell will not send the password unencrypted"),
+        _l("The connection to %(host)s is not encrypted: the server did not switch to "
+           "encryption with STARTTLS. Anyone on the way could read the password, so Sendwell "
+           "stopped before sending it."),
+        _l("Set %(smtp_port)s to 465 or 587 if your email provider supports them. Without "
+           "encryption, Sendwell signs in only to servers on this computer or in your local "
+           "network.")),
     "auth_not_offered": Explanation(
         _l("The server does not offer a sign-in here"),
         _l("You entered a username, but the server offers no way to sign in on this "
@@ -329,113 +247,4 @@ EXPLANATIONS: dict[str, Explanation] = {
         _l("Sendwell stopped because of an unexpected error of its own."),
         # TRANSLATORS: Also after a failed document send: "try again", not "test again".
         _l("Try again. If it keeps happening, the details are in Sendwell's log.")),
-}
-
-# The general checklist, under a failure and in the guide.
-TROUBLESHOOTING: tuple[LazyString, ...] = (
-    _l("Check %(smtp_host)s, %(smtp_port)s, %(username)s and %(password)s once more."),
-    _l("Some email providers require an app password instead of your usual password."),
-    _l("Make sure no firewall or antivirus program blocks the connection to the mail server."),
-    _l("Try the same settings in another email program: if it fails there too, the settings "
-       "are wrong; if it works, something on this computer or network blocks Sendwell."),
-)
-
-
-@dataclass(frozen=True)
-class ProviderSteps:
-    steps: tuple[LazyString, ...]
-    # Leads into the steps under a refused sign-in: steps with an intro are shown
-    # there, steps without one only in the guide.
-    intro: LazyString | None = None
-
-
-# Step by step, for the providers whose sign-in rules people trip over most,
-# keyed by `Provider.steps_key`. The guide shows the same steps. Whether a
-# provider's pages are offered in a language is decided per language; each
-# text that names the provider's buttons or pages tells translators what was
-# decided (TRANSLATORS comments, extracted into the catalogs).
-PROVIDER_STEPS: dict[str, ProviderSteps] = {
-    "gmail": ProviderSteps(
-        intro=_l("Gmail accepts only an app password from programs like Sendwell:"),
-        steps=(
-            # TRANSLATORS: Google's account pages are offered in every Sendwell
-            # language: name Google's labels as Google shows them in yours. Swahili:
-            # add the English label in parentheses, as many people there run Google
-            # in English.
-            _l("Turn on 2-Step Verification in your Google Account."),
-            # TRANSLATORS: Google's account pages are offered in every Sendwell
-            # language: name Google's labels as Google shows them in yours. Swahili:
-            # add the English label in parentheses, as many people there run Google
-            # in English.
-            _l("Create an app password: in your Google Account, search for App passwords (or open "
-               "https://myaccount.google.com/apppasswords) and name it Sendwell."),
-            _l("Enter the app password in %(password)s instead of your usual Gmail password."),
-            _l("Set %(smtp_host)s to smtp.gmail.com and %(smtp_port)s to 587 (or 465)."),
-        )),
-    # Yahoo's own help (help.yahoo.com, "Generate and manage 3rd-party app
-    # passwords"): Account security, "External connections", Create app
-    # password, the app's name, Generate password.
-    "yahoo": ProviderSteps(
-        intro=_l("Yahoo Mail accepts only an app password from programs like Sendwell:"),
-        steps=(
-            # TRANSLATORS: Yahoo's account pages are offered in Italian and Spanish:
-            # there use Yahoo's own labels, or, where you cannot confirm one, say what
-            # to do without quoting a label. They are not offered in Slovenian, Swahili
-            # or Japanese: there quote each label in English as Yahoo shows it, with a
-            # translation in parentheses.
-            _l("Open Yahoo's Account security page: https://login.yahoo.com/account/security"),
-            # TRANSLATORS: Yahoo's account pages are offered in Italian and Spanish:
-            # there use Yahoo's own labels, or, where you cannot confirm one, say what
-            # to do without quoting a label. They are not offered in Slovenian, Swahili
-            # or Japanese: there quote each label in English as Yahoo shows it, with a
-            # translation in parentheses.
-            _l("Under External connections, choose Create app password."),
-            # TRANSLATORS: Yahoo's account pages are offered in Italian and Spanish:
-            # there use Yahoo's own labels, or, where you cannot confirm one, say what
-            # to do without quoting a label. They are not offered in Slovenian, Swahili
-            # or Japanese: there quote each label in English as Yahoo shows it, with a
-            # translation in parentheses.
-            _l("Enter Sendwell as the app's name and choose Generate password."),
-            _l("Copy the password Yahoo shows and paste it into %(password)s."),
-            _l("Set %(smtp_host)s to smtp.mail.yahoo.com and %(smtp_port)s to 587 or 465."),
-        )),
-    # What is confirmed: the server and port. The setting that lets mail
-    # programs in and the password they use are described by several third
-    # parties but could not be checked against Yahoo! JAPAN's own help, so the
-    # steps name no menu and point to that help.
-    "yahoo_japan": ProviderSteps(
-        # TRANSLATORS: Keep the names Yahoo! JAPAN and Yahoo Mail apart: they are
-        # different services.
-        intro=_l("Yahoo! JAPAN (yahoo.co.jp) is a service of its own, separate from Yahoo Mail, "
-                 "with its own server and its own rules for mail programs:"),
-        steps=(
-            _l("Set %(smtp_host)s to smtp.mail.yahoo.co.jp and %(smtp_port)s to 465."),
-            _l("Enter your full yahoo.co.jp email address in %(username)s."),
-            # TRANSLATORS: Yahoo! JAPAN's pages are in Japanese only. Keep the names
-            # Yahoo! JAPAN and Yahoo!メール as they are. This step quotes no menu label
-            # (none could be confirmed from Yahoo! JAPAN's own help): describe the
-            # setting, do not invent a label. Japanese: Yahoo! JAPAN's own wording.
-            _l("In the settings of Yahoo!メール (Yahoo! JAPAN's mail), check that mail programs "
-               "are allowed access (IMAP/POP/SMTP), SMTP included."),
-            # TRANSLATORS: Yahoo! JAPAN's help is in Japanese only; in Japanese, leave
-            # out "(in Japanese)".
-            _l("Yahoo! JAPAN's help (in Japanese) explains that setting and which password mail "
-               "programs sign in with: https://support.yahoo-net.jp/PccMail/s/article/H000007321"),
-        )),
-    "microsoft_365": ProviderSteps(steps=(
-        _l("Set %(smtp_host)s to smtp.office365.com and %(smtp_port)s to 587."),
-        _l("Enter the full email address of the mailbox in %(username)s and its password in "
-           "%(password)s."),
-        # TRANSLATORS: The Microsoft 365 admin center is offered in Slovenian,
-        # Italian, Japanese and Spanish: use Microsoft's own labels there. It is not
-        # offered in Swahili: quote each menu in English as it appears on screen,
-        # with a Swahili translation in parentheses.
-        _l("If the test fails with the server's answer 5.7.139, sign-in with SMTP (SMTP AUTH) "
-           "is turned off: ask your Microsoft 365 administrator to turn on Authenticated SMTP "
-           "for this mailbox (Microsoft 365 admin center: Users, Active users, the user, Mail, "
-           "Manage email apps)."),
-        _l("If your organization requires multi-factor authentication for every sign-in, "
-           "Microsoft may refuse a password from Sendwell even so: ask your administrator which "
-           "mailbox or mail relay to use for sending from programs."),
-    )),
 }
