@@ -162,9 +162,8 @@ def autoconfig_documents() -> SimpleNamespace:
 
 
 @pytest.fixture
-def autoconfig_server(tls_ca):
+def autoconfig_server(tls_ca, loopback_http):
     """Factory, see the module doc."""
-    running: list[tuple[RunningAutoconfig, threading.Thread]] = []
 
     def start(names=("autoconfig.example.test", "example.test"), *, autoconfig=None,
               well_known=None, host: str = "127.0.0.1") -> RunningAutoconfig:
@@ -176,25 +175,9 @@ def autoconfig_server(tls_ca):
             sock.sni_name = server_name  # read by the handler: which name the client asked for
 
         context.sni_callback = remember_sni
-        server = ThreadingHTTPServer((host, 0), BaseHTTPRequestHandler)
-        server.daemon_threads = True
-        # A client refusing the certificate on purpose is no news.
-        server.handle_error = lambda request, client_address: None
-        # Handshake in the handler thread, so a failed one never blocks accept().
-        server.socket = context.wrap_socket(server.socket, server_side=True,
-                                            do_handshake_on_connect=False)
-        state = RunningAutoconfig(server, host, server.server_address[1], names)
         routes = {AUTOCONFIG_PATH: autoconfig, WELL_KNOWN_PATH: well_known}
-        server.RequestHandlerClass = _handler(state, routes)
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                  daemon=True)
-        thread.start()
-        running.append((state, thread))
-        return state
+        return loopback_http.start(
+            lambda server: RunningAutoconfig(server, host, server.server_address[1], names),
+            lambda state: _handler(state, routes), host=host, tls_context=context)
 
-    yield start
-    for state, thread in running:
-        state.stopping.set()
-        state.server.shutdown()
-        state.server.server_close()
-        thread.join(timeout=2)
+    return start

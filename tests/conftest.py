@@ -3,7 +3,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from helpers import elements
+from helpers import browser_sign_in, elements
 from webapp import create_app
 
 # Real servers on loopback (SMTP, faulty SMTP, HTTP) and TLS material, for every test.
@@ -65,19 +65,43 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture
-def live_server(app):
-    """The app served over real HTTP on loopback, in a thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.url = f"http://127.0.0.1:{server.server_port}"
-    yield server
-    server.shutdown()
-    thread.join(5)
+def serve_app():
+    """Factory: ``serve_app(app)`` serves `app` over real HTTP on loopback, in
+    a thread, until teardown; the server has ``url`` and ``app``."""
+    running = []
+
+    def start(app):
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        server.url = f"http://127.0.0.1:{server.server_port}"
+        server.app = app
+        running.append((server, thread))
+        return server
+
+    yield start
+    for server, thread in running:
+        server.shutdown()
+        thread.join(5)
 
 
 @pytest.fixture
-def signed_in_page(page, live_server, app):
-    token = app.extensions["store"].issue_signin_token(60)
-    page.goto(f"{live_server.url}/signin/{token}")
+def live_server(app, serve_app):
+    """The app served over real HTTP on loopback, in a thread."""
+    return serve_app(app)
+
+
+@pytest.fixture
+def signed_in_page(page, live_server):
+    browser_sign_in(page, live_server)
     return page
+
+
+@pytest.fixture
+def no_js_page(browser, live_server):
+    """A signed-in page in a browser context without JavaScript."""
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    browser_sign_in(page, live_server)
+    yield page
+    context.close()

@@ -1,10 +1,15 @@
-"""Small helpers the view tests share."""
+"""Small helpers the tests share."""
 import html as htmlmod
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+import pytest
+
 HX = {"HX-Request": "true"}
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 # What each language calls a test of the settings. A document that did not go
 # out was not a test, so a failed send must use none of these words. (Italian
@@ -25,11 +30,42 @@ def post(client, path, data, headers=HX):
     return client.post(path, data={"csrf_token": client.csrf_token, **data}, headers=headers)
 
 
+def browser_sign_in(page, server) -> None:
+    """Sign the browser page in to `server` (a served app: ``url``, ``app``)
+    through a one-time link, as a new administrator is."""
+    token = server.app.extensions["store"].issue_signin_token(60)
+    page.goto(f"{server.url}/signin/{token}")
+
+
 def smtp_form(server, credentials, **extra):
     """Settings for a loopback SMTP test server that wants STARTTLS and a login."""
     return {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
             "smtp_security": "starttls", "username": credentials.user,
             "password": credentials.password, **extra}
+
+
+# How each security mode is served by smtp_server with a given server context
+# (aiosmtpd cannot tell that an implicit-TLS connection is encrypted).
+SERVED = {
+    "tls": lambda context: {"ssl_context": context, "auth_require_tls": False},
+    "starttls": lambda context: {"tls_context": context, "require_starttls": True},
+}
+
+
+def openssl_fingerprint(cert_path: str) -> str:
+    """What `openssl x509 -fingerprint -sha256` prints for the file: AB:CD:…"""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    out = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", cert_path],
+                         check=True, capture_output=True, text=True).stdout
+    return out.strip().split("=", 1)[1]
+
+
+def relay_form(server, **extra):
+    """Settings for a loopback SMTP server without sign-in: plain SMTP, with
+    STARTTLS when it is offered."""
+    return {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
+            "smtp_security": "opportunistic", **extra}
 
 
 def text_of(html: str) -> str:

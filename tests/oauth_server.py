@@ -47,7 +47,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Iterator
-from urllib.parse import urlsplit
 
 import pytest
 import requests

@@ -9,7 +9,8 @@
   TLS, AUTH with ``smtp_credentials``) that record what they received.
 - ``fault_server`` + ``fault_scripts``: scripted raw-socket servers that
   misbehave on purpose.
-- ``http_server``: a ThreadingHTTPServer (optionally TLS) recording JSON posts.
+- ``http_server``: a ThreadingHTTPServer (optionally TLS) recording JSON posts;
+  ``loopback_http`` starts such servers (autoconfig_server.py's too).
 - ``unused_port``: a port on which nothing listens.
 
 Helpers reach tests through fixtures only, so this file can move into a
@@ -576,33 +577,59 @@ def _http_handler(state: RunningHttp):
     return Handler
 
 
-@pytest.fixture
-def http_server():
-    """Factory: ``http_server(tls_context=None)`` starts a JSON-recording
-    endpoint on 127.0.0.1. Paths: anything -> 202; /redirect -> 302;
-    /error -> 500; /unauthorized -> 401; /drip -> 200 then a byte every 0.5 s."""
-    running: list[tuple[RunningHttp, threading.Thread]] = []
+class LoopbackHttp:
+    """ThreadingHTTPServers on loopback, each serving in a thread of its own,
+    all stopped at teardown (``http_server``; autoconfig_server.py). A state
+    made by ``start`` needs ``server`` and ``stopping`` (set first at teardown,
+    so a handler that drips or waits ends at once)."""
 
-    def start(tls_context: ssl.SSLContext | None = None) -> RunningHttp:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    def __init__(self):
+        self._running: list[tuple[object, threading.Thread]] = []
+
+    def start(self, make_state, make_handler, *, host: str = "127.0.0.1",
+              tls_context: ssl.SSLContext | None = None):
+        """``make_state(server)`` -> the state; ``make_handler(state)`` -> its handler class."""
+        server = ThreadingHTTPServer((host, 0), BaseHTTPRequestHandler)
         server.daemon_threads = True
-        # Clients that give up mid-handshake on purpose are no news.
+        # Clients that give up mid-handshake or refuse the certificate on purpose are no news.
         server.handle_error = lambda request, client_address: None
         if tls_context is not None:
             # Handshake in the handler thread, so a failed one never blocks accept().
             server.socket = tls_context.wrap_socket(server.socket, server_side=True,
                                                     do_handshake_on_connect=False)
-        state = RunningHttp(server, "https" if tls_context else "http", server.server_address[1])
-        server.RequestHandlerClass = _http_handler(state)
+        state = make_state(server)
+        server.RequestHandlerClass = make_handler(state)
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                   daemon=True)
         thread.start()
-        running.append((state, thread))
+        self._running.append((state, thread))
         return state
 
-    yield start
-    for state, thread in running:
-        state.stopping.set()
-        state.server.shutdown()
-        state.server.server_close()
-        thread.join(timeout=2)
+    def stop_all(self) -> None:
+        for state, thread in self._running:
+            state.stopping.set()
+            state.server.shutdown()
+            state.server.server_close()
+            thread.join(timeout=2)
+
+
+@pytest.fixture
+def loopback_http():
+    servers = LoopbackHttp()
+    yield servers
+    servers.stop_all()
+
+
+@pytest.fixture
+def http_server(loopback_http):
+    """Factory: ``http_server(tls_context=None)`` starts a JSON-recording
+    endpoint on 127.0.0.1. Paths: anything -> 202; /redirect -> 302;
+    /error -> 500; /unauthorized -> 401; /drip -> 200 then a byte every 0.5 s."""
+
+    def start(tls_context: ssl.SSLContext | None = None) -> RunningHttp:
+        return loopback_http.start(
+            lambda server: RunningHttp(server, "https" if tls_context else "http",
+                                       server.server_address[1]),
+            _http_handler, tls_context=tls_context)
+
+    return start

@@ -1,14 +1,13 @@
 """Addresses people really use: every address field takes a business's own mail
 domain (firma.local and the like), and a refused address is explained beside
 its field, in the page's language, with the reason rather than only an example."""
-import base64
 import email
 import email.policy
 import io
 
 import pytest
 
-from helpers import HX, assert_oob_error, element, post
+from helpers import HX, assert_oob_error, element, post, relay_form
 from webapp import rules
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + b"0" * 100 + b"\n%%EOF\n"
@@ -24,8 +23,7 @@ def received_message(mail):
 
 def smtp_settings(server, **extra):
     """Plain SMTP to a loopback server without sign-in; the From address is typed."""
-    return {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
-            "smtp_security": "opportunistic", "username": "", **extra}
+    return relay_form(server, username="", **extra)
 
 
 @pytest.mark.parametrize("domain", PRIVATE_DOMAINS)

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from autoconfig_server import BILLION_LAUGHS
 from webapp.detect import findings
 from webapp.detect.autoconfig import (MAX_DOCUMENT_BYTES, OutgoingServer, autoconfig_urls,
                                       parse_autoconfig)
@@ -183,24 +184,6 @@ def test_a_namespaced_document_is_the_same_document():
 
 
 # --- hostile documents ---------------------------------------------------------------
-
-BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE lolz [
- <!ENTITY lol "lol">
- <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
- <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
- <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
- <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
- <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
- <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
- <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
-]>
-<clientConfig version="1.1"><emailProvider id="x"><outgoingServer type="smtp">
-<hostname>smtp.example.com</hostname><port>465</port><socketType>SSL</socketType>
-<username>&lol9;</username></outgoingServer></emailProvider></clientConfig>
-"""
 
 EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
 <!DOCTYPE clientConfig [<!ENTITY host SYSTEM "file:///etc/hostname">]>

@@ -6,8 +6,9 @@ import ssl
 import pytest
 from flask_babel import force_locale
 
-from helpers import HX, element, elements, post, text_of
+from helpers import element, elements, post, text_of
 from webapp import detect_texts
+from webapp.detect import autoconfig, dns
 from webapp.detect.findings import OUTCOMES, Candidate, Detection, Evidence, Tried
 from webapp.fields import LABELS
 
@@ -144,8 +145,7 @@ def every_tried():
              "status": 404, "location": "https://elsewhere.example/", "limit_bytes": 65536,
              "seconds": 3.0, "answered": "starttls"}
     for source in ("provider_table", "dns_srv", "dns_mx", "autoconfig", "probe"):
-        for code in (*OUTCOMES, "nxdomain", "timeout", "servfail", "invalid_name", "too_large",
-                     "forbidden_xml", "not_xml", "no_outgoing_server", "name_not_found",
+        for code in (*OUTCOMES, *dns.FAILURES, *autoconfig.FAILURES, "name_not_found",
                      "timed_out", "connection_refused", "destination_forbidden",
                      "certificate_untrusted", "tls_handshake_failed"):
             yield Tried(source, code, dict(facts))

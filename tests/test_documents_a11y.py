@@ -5,9 +5,7 @@ import email
 import email.policy
 import io
 
-from helpers import HX, element, elements, text_of
-
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+from helpers import HX, PDF, element, elements, text_of
 
 
 def save_relay(client, server):

@@ -11,11 +11,6 @@ from helpers import element, elements, post, smtp_form, text_of
 PASSWORD = "Dr4ft-pässword-never-shown"
 
 
-def relay_form(server, **extra):
-    return {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
-            "smtp_security": "starttls", **extra}
-
-
 def session_data(client) -> str:
     """What the session cookie holds, decoded (it is signed, not encrypted)."""
     cookie = client.get_cookie("sendwell_session")

@@ -270,37 +270,26 @@ def test_microsoft_has_no_revocation_endpoint(oauth_server):
 
 
 @BOTH
-def test_a_revoked_grant_refuses_refresh_in_the_providers_words(oauth_server, provider):
+@pytest.mark.parametrize("end_grant, microsoft_number, microsoft_words", [
+    ("revoke_grants", 50173, "being revoked"),
+    ("expire_refresh_tokens", 700082, "expired due to inactivity"),
+])
+def test_a_revoked_or_expired_grant_refuses_refresh_in_the_providers_words(
+        oauth_server, provider, end_grant, microsoft_number, microsoft_words):
     server = oauth_server(redirect_uris=[CALLBACK])
     token = sign_in(server, provider)
-    server.revoke_grants()
+    getattr(server, end_grant)()
     answer = token_request(server, provider, grant_type="refresh_token", refresh_token=token["refresh_token"])
     if provider == MICROSOFT:
-        body = assert_microsoft_error(answer, 400, "invalid_grant", 50173)
-        assert "being revoked" in body["error_description"]
+        body = assert_microsoft_error(answer, 400, "invalid_grant", microsoft_number)
+        assert microsoft_words in body["error_description"]
     else:
-        assert answer.json() == {"error": "invalid_grant",
-                                 "error_description": "Token has been expired or revoked."}
-
-
-@BOTH
-def test_an_expired_refresh_token_is_refused_in_the_providers_words(oauth_server, provider):
-    server = oauth_server(redirect_uris=[CALLBACK])
-    token = sign_in(server, provider)
-    server.expire_refresh_tokens()
-    answer = token_request(server, provider, grant_type="refresh_token", refresh_token=token["refresh_token"])
-    if provider == MICROSOFT:
-        body = assert_microsoft_error(answer, 400, "invalid_grant", 700082)
-        assert "expired due to inactivity" in body["error_description"]
-    else:
-        assert answer.status_code == 400
-        assert answer.json()["error_description"] == "Token has been expired or revoked."
+        assert (answer.status_code, answer.json()) == (400, {
+            "error": "invalid_grant", "error_description": "Token has been expired or revoked."})
     with pytest.raises(OAuthError) as raised:
         client(provider).refresh_token(endpoints(server, provider)[1], refresh_token=token["refresh_token"])
     assert raised.value.error == "invalid_grant"
 
-
-# --- answers without a refresh token ------------------------------------------------------
 
 def test_google_without_offline_access_gives_no_refresh_token(oauth_server):
     server = oauth_server(redirect_uris=[CALLBACK])

@@ -5,15 +5,13 @@ import base64
 import glob
 import io
 import logging
+import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
-import threading
-
 from werkzeug.datastructures import MultiDict
 
-from helpers import HX, element, elements, post, text_of
+from helpers import HX, PDF, element, elements, post, text_of
 from oauth_views_helpers import (ACCOUNT, CALLBACK, CLIENT_SECRET, input_value, oauth_form, path_of,
                                  run_test, settings_page, sign_in, signed_in_client, start_sign_in)
 from webapp import create_app
@@ -23,7 +21,6 @@ BOTH = pytest.mark.parametrize("provider", ["microsoft", "google"])
 # The authorization server's grants (Authlib's server side) and aiosmtpd.
 LOOPBACK_SERVER_LOGGERS = ("authlib.oauth2.rfc6749", "authlib.oauth2.rfc7009",
                            "authlib.oauth2.rfc7636", "mail.log")
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
 
 def mail_server(site, xoauth2_smtp_server, server_tls, provider):
@@ -34,6 +31,20 @@ def mail_server(site, xoauth2_smtp_server, server_tls, provider):
 def signed_in_form(provider, smtp, **extra):
     """The form as the page shows it after the sign-in: Username filled, no secret."""
     return oauth_form(provider, smtp, **{"secret": "", "username": ACCOUNT, **extra})
+
+
+@pytest.fixture
+def signed_in_site(oauth_site, xoauth2_smtp_server, server_tls):
+    """Factory: ``signed_in_site(provider, **server_knobs)`` -> a site signed in
+    with `provider`, the loopback SMTP server taking its tokens, and the form
+    as the page shows it after the sign-in."""
+    def start(provider, **knobs):
+        site = oauth_site(**knobs)
+        smtp = mail_server(site, xoauth2_smtp_server, server_tls, provider)
+        sign_in(site, oauth_form(provider, smtp))
+        return site, smtp, signed_in_form(provider, smtp)
+
+    return start
 
 
 def grant(site, form):
@@ -220,12 +231,9 @@ def test_a_wrong_client_secret_at_sign_in_is_explained(oauth_site):
 
 # -- tokens over time -------------------------------------------------------------------------
 
-def test_a_token_about_to_expire_is_refreshed_and_a_rotated_one_replaces_the_old(
-        oauth_site, xoauth2_smtp_server, server_tls):
-    site = oauth_site(access_token_lifetime=60)  # inside the refresh margin: refresh every time
-    smtp = mail_server(site, xoauth2_smtp_server, server_tls, "microsoft")
-    sign_in(site, oauth_form("microsoft", smtp))
-    form = signed_in_form("microsoft", smtp)
+def test_a_token_about_to_expire_is_refreshed_and_a_rotated_one_replaces_the_old(signed_in_site):
+    # A lifetime inside the refresh margin: a refresh every time.
+    site, smtp, form = signed_in_site("microsoft", access_token_lifetime=60)
     first = grant(site, form)
     result = text_of(run_test(site, form))
     assert "The test email was sent" in result and "Get a sign-in token" in result
@@ -239,11 +247,8 @@ def test_a_token_about_to_expire_is_refreshed_and_a_rotated_one_replaces_the_old
     assert "Tested at" in text_of(run_test(site, form))  # same sign-in: the status holds
 
 
-def test_sends_at_the_same_time_refresh_once(oauth_site, xoauth2_smtp_server, server_tls):
-    site = oauth_site(access_token_lifetime=60)
-    smtp = mail_server(site, xoauth2_smtp_server, server_tls, "microsoft")
-    sign_in(site, oauth_form("microsoft", smtp))
-    form = signed_in_form("microsoft", smtp)
+def test_sends_at_the_same_time_refresh_once(signed_in_site):
+    site, smtp, form = signed_in_site("microsoft", access_token_lifetime=60)
     site.server.access_token_lifetime = 3600  # the refreshed token lasts: one refresh is enough
     clients = [signed_in_client(site.app) for _ in range(3)]
     results = []
@@ -260,11 +265,8 @@ def test_sends_at_the_same_time_refresh_once(oauth_site, xoauth2_smtp_server, se
     assert len(site.server.seen("token", grant_type="refresh_token")) == 1
 
 
-def test_saved_settings_keep_their_passed_test(oauth_site, xoauth2_smtp_server, server_tls):
-    site = oauth_site()
-    smtp = mail_server(site, xoauth2_smtp_server, server_tls, "google")
-    sign_in(site, oauth_form("google", smtp))
-    form = signed_in_form("google", smtp)
+def test_saved_settings_keep_their_passed_test(signed_in_site):
+    site, smtp, form = signed_in_site("google")
     run_test(site, form)
     post(site.client, "/en/settings", {**form, "action": "update"}, headers={})
     html = settings_page(site)
@@ -272,11 +274,9 @@ def test_saved_settings_keep_their_passed_test(oauth_site, xoauth2_smtp_server, 
     assert element(html, "p", id="signed-in-as").text == f"Signed in as {ACCOUNT}"
 
 
-def test_a_fresh_token_is_used_as_it_is(oauth_site, xoauth2_smtp_server, server_tls):
-    site = oauth_site()
-    smtp = mail_server(site, xoauth2_smtp_server, server_tls, "google")
-    sign_in(site, oauth_form("google", smtp))
-    result = text_of(run_test(site, signed_in_form("google", smtp)))
+def test_a_fresh_token_is_used_as_it_is(signed_in_site):
+    site, smtp, form = signed_in_site("google")
+    result = text_of(run_test(site, form))
     assert "The test email was sent" in result and "Get a sign-in token" not in result
     assert site.server.seen("token", grant_type="refresh_token") == []
 
@@ -286,13 +286,10 @@ def test_a_fresh_token_is_used_as_it_is(oauth_site, xoauth2_smtp_server, server_
     ("microsoft", "ja", "サインインが無効になりました"),
     ("google", "es", "Google ya no acepta el inicio de sesión"),
 ])
-def test_a_revoked_refresh_token_is_diagnosed(oauth_site, xoauth2_smtp_server, server_tls,
-                                               provider, lang, title):
-    site = oauth_site(access_token_lifetime=60)
-    smtp = mail_server(site, xoauth2_smtp_server, server_tls, provider)
-    sign_in(site, oauth_form(provider, smtp))
+def test_a_revoked_refresh_token_is_diagnosed(signed_in_site, provider, lang, title):
+    site, smtp, form = signed_in_site(provider, access_token_lifetime=60)
     site.server.revoke_grants()
-    html = run_test(site, signed_in_form(provider, smtp), lang)
+    html = run_test(site, form, lang)
     assert title in text_of(html)
     button = element(html, "button", **{"data-sign-in": None})
     assert button.attrs["formaction"] == f"/{lang}/oauth/start"
@@ -302,21 +299,17 @@ def test_a_revoked_refresh_token_is_diagnosed(oauth_site, xoauth2_smtp_server, s
 @pytest.mark.parametrize("lang, title", [("en", "The client secret has expired"),
                                          ("it", "Il segreto client è scaduto"),
                                          ("sw", "Siri ya mteja imeisha muda")])
-def test_an_expired_client_secret_is_diagnosed(oauth_site, xoauth2_smtp_server, server_tls, lang, title):
-    site = oauth_site(access_token_lifetime=60)
-    smtp = mail_server(site, xoauth2_smtp_server, server_tls, "microsoft")
-    sign_in(site, oauth_form("microsoft", smtp))
+def test_an_expired_client_secret_is_diagnosed(signed_in_site, lang, title):
+    site, smtp, form = signed_in_site("microsoft", access_token_lifetime=60)
     site.server.client_secret_expired = True
-    html = run_test(site, signed_in_form("microsoft", smtp), lang)
+    html = run_test(site, form, lang)
     assert title in text_of(html)
     assert CLIENT_SECRET not in html
 
 
-def test_a_changed_destination_needs_a_new_sign_in(oauth_site, xoauth2_smtp_server, server_tls):
-    site = oauth_site()
-    smtp = mail_server(site, xoauth2_smtp_server, server_tls, "microsoft")
-    sign_in(site, oauth_form("microsoft", smtp))
-    moved = signed_in_form("microsoft", smtp, username="office@example.com")
+def test_a_changed_destination_needs_a_new_sign_in(signed_in_site):
+    site, smtp, form = signed_in_site("microsoft")
+    moved = {**form, "username": "office@example.com"}
     html = run_test(site, moved)
     assert element(html, id="errors-sign_in_method").text.startswith("Press Sign in with Microsoft first.")
     assert smtp.attempts == []
@@ -327,11 +320,8 @@ def test_a_changed_destination_needs_a_new_sign_in(oauth_site, xoauth2_smtp_serv
 
 # -- saving, sending documents, signing out ------------------------------------------------------
 
-def test_saved_oauth_settings_send_documents_with_xoauth2(oauth_site, xoauth2_smtp_server, server_tls):
-    site = oauth_site(access_token_lifetime=60)
-    smtp = mail_server(site, xoauth2_smtp_server, server_tls, "microsoft")
-    sign_in(site, oauth_form("microsoft", smtp))
-    form = signed_in_form("microsoft", smtp)
+def test_saved_oauth_settings_send_documents_with_xoauth2(signed_in_site):
+    site, smtp, form = signed_in_site("microsoft", access_token_lifetime=60)
     saved = post(site.client, "/en/settings", {**form, "action": "update-anyway"}, headers={})
     assert saved.status_code == 302
     settings = site.store.saved().settings
@@ -347,11 +337,8 @@ def test_saved_oauth_settings_send_documents_with_xoauth2(oauth_site, xoauth2_sm
     assert site.server.seen("token", grant_type="refresh_token")  # the same refresh path
 
 
-def test_sign_out_forgets_and_google_revokes(oauth_site, xoauth2_smtp_server, server_tls):
-    site = oauth_site()
-    smtp = mail_server(site, xoauth2_smtp_server, server_tls, "google")
-    sign_in(site, oauth_form("google", smtp))
-    form = signed_in_form("google", smtp)
+def test_sign_out_forgets_and_google_revokes(signed_in_site):
+    site, smtp, form = signed_in_site("google")
     kept = grant(site, form)
     fragment = post(site.client, "/en/oauth/signout", form).get_data(as_text=True)
     assert "Sendwell no longer keeps this sign-in, and Google has ended it." in text_of(fragment)
@@ -361,11 +348,8 @@ def test_sign_out_forgets_and_google_revokes(oauth_site, xoauth2_smtp_server, se
     assert revoked.params["token"] == site.server.fingerprint(kept.refresh_token)
 
 
-def test_sign_out_with_microsoft_forgets_without_asking(oauth_site, xoauth2_smtp_server, server_tls):
-    site = oauth_site()
-    smtp = mail_server(site, xoauth2_smtp_server, server_tls, "microsoft")
-    sign_in(site, oauth_form("microsoft", smtp))
-    form = signed_in_form("microsoft", smtp)
+def test_sign_out_with_microsoft_forgets_without_asking(signed_in_site):
+    site, smtp, form = signed_in_site("microsoft")
     page = post(site.client, "/en/oauth/signout", form, headers={}).get_data(as_text=True)
     assert "Sendwell no longer keeps this sign-in." in text_of(page)
     assert grant(site, form) is None and site.server.seen("revoke") == []
@@ -395,7 +379,6 @@ def test_no_token_or_client_secret_in_html_logs_or_database(oauth_site, xoauth2_
         assert secret.encode() not in database
 
 
-
 def test_a_hidden_oauth_part_carries_its_values_but_never_the_client_secret(oauth_site):
     site = oauth_site()
     form = oauth_form("microsoft", oauth_tenant="contoso.onmicrosoft.com",
@@ -410,11 +393,8 @@ def test_a_hidden_oauth_part_carries_its_values_but_never_the_client_secret(oaut
 
 # -- keys and configuration ------------------------------------------------------------------
 
-def test_rotate_key_reencrypts_the_sign_in(oauth_site, xoauth2_smtp_server, server_tls):
-    site = oauth_site()
-    smtp = mail_server(site, xoauth2_smtp_server, server_tls, "microsoft")
-    sign_in(site, oauth_form("microsoft", smtp))
-    form = signed_in_form("microsoft", smtp)
+def test_rotate_key_reencrypts_the_sign_in(signed_in_site):
+    site, smtp, form = signed_in_site("microsoft")
     before = grant(site, form)
     result = site.app.test_cli_runner().invoke(args=["rotate-key"])
     assert result.exit_code == 0 and "Re-encrypted" in result.output

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import HX, post, smtp_form
+from helpers import HX, post, relay_form, smtp_form
 
 PASSWORD = "Sekr1t-Pässword-never-shown"
 
@@ -53,9 +53,8 @@ def test_a_server_echoing_the_password_in_disguise_leaves_it_out_of_history(
     echoes = [password.upper(), raw.hex(), password[::-1], " ".join(password),
               base64.b64encode(b"x" + raw).decode(), password.replace("-", "%2D")]
     server = fault_server(fault_scripts.smtp(end_of_data="554 5.6.0 Rejected: " + " / ".join(echoes)))
-    form = {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
-            "smtp_security": "opportunistic", "username": "sender@example.com",
-            "password": password, "action": "update-anyway"}
+    form = relay_form(server, username="sender@example.com", password=password,
+                      action="update-anyway")
     assert post(auth_client, "/en/settings", form, {}).status_code == 302
     import io
     pdf = b"%PDF-1.4\n" + b"0" * 100 + b"\n%%EOF\n"
@@ -123,9 +122,8 @@ def test_server_text_is_escaped_inside_an_hx_disabled_container(auth_client, fau
                                                                  fault_scripts):
     server = fault_server(fault_scripts.smtp(
         greeting='554 <img src=x onerror=alert(1)> <a hx-get="/en/settings" hx-trigger="load">x</a>'))
-    html = post(auth_client, "/en/settings/test", {
-        "protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
-        "smtp_security": "opportunistic", "from_address": "office@example.com"}).get_data(as_text=True)
+    html = post(auth_client, "/en/settings/test",
+                relay_form(server, from_address="office@example.com")).get_data(as_text=True)
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "<img" not in html and "<a hx-get" not in html
     page = auth_client.get("/en/settings").get_data(as_text=True)
@@ -166,8 +164,7 @@ def test_tests_are_rate_limited_with_a_localized_message(auth_client, app, fault
                                                           fault_scripts):
     app.config["RATELIMIT_MAIL"] = "2 per minute"
     server = fault_server(fault_scripts.smtp())
-    form = {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
-            "smtp_security": "opportunistic", "from_address": "office@example.com"}
+    form = relay_form(server, from_address="office@example.com")
     assert post(auth_client, "/sl/settings/test", form).status_code == 200
     assert post(auth_client, "/sl/settings/test", form).status_code == 200
     limited = post(auth_client, "/sl/settings/test", form)
@@ -184,8 +181,7 @@ def test_every_path_that_sends_mail_shares_one_limit(auth_client, app, fault_ser
     from webapp.limits import MAIL_SCOPE, mail_limit
 
     server = fault_server(fault_scripts.smtp())
-    form = {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
-            "smtp_security": "opportunistic", "from_address": "office@example.com"}
+    form = relay_form(server, from_address="office@example.com")
     assert post(auth_client, "/en/settings", {**form, "action": "update-anyway"}, {}).status_code == 302
     app.config["RATELIMIT_MAIL"] = "3 per minute"
     pdf = b"%PDF-1.4\n" + b"0" * 100 + b"\n%%EOF\n"
@@ -274,8 +270,7 @@ def test_behind_a_trusted_proxy_the_sign_in_limit_counts_each_real_client(tmp_pa
 def test_private_destinations_can_be_forbidden_by_the_server_setting(auth_client, app,
                                                                       fault_server, fault_scripts):
     server = fault_server(fault_scripts.smtp())
-    form = {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
-            "smtp_security": "opportunistic", "from_address": "office@example.com"}
+    form = relay_form(server, from_address="office@example.com")
     allowed = post(auth_client, "/en/settings/test", form).get_data(as_text=True)
     assert "The test email was sent" in allowed and server.connections == 1
     app.config["MAIL_ALLOW_PRIVATE"] = False

@@ -6,7 +6,7 @@ import re
 import pytest
 from flask_babel import force_locale, gettext
 
-from helpers import HX, assert_oob_error, element, elements, post, text_of
+from helpers import HX, assert_oob_error, element, elements, post, relay_form, text_of
 from webapp.fields import HELP, help_parts, help_text
 
 LANGS = ["en", "sl", "sw", "it", "ja", "es"]
@@ -19,10 +19,8 @@ RELAY = {"protocol": "SMTP", "smtp_host": "relay.lan", "smtp_port": "25",
 def test_the_password_is_asked_for_in_the_same_pass_as_the_other_fields(auth_client, fault_server,
                                                                         fault_scripts):
     server = fault_server(fault_scripts.smtp())
-    html = post(auth_client, "/en/settings/test", {
-        "protocol": "SMTP", "smtp_host": "", "smtp_port": str(server.port),
-        "smtp_security": "opportunistic", "username": "admin",
-        "from_address": "not-an-address"}).get_data(as_text=True)
+    html = post(auth_client, "/en/settings/test", relay_form(
+        server, smtp_host="", username="admin", from_address="not-an-address")).get_data(as_text=True)
     assert_oob_error(html, "smtp_host", "Fill in this field.")
     assert_oob_error(html, "from_address", "An email address needs an @")
     assert_oob_error(html, "password", "Enter the password that goes with Username.")
@@ -128,8 +126,7 @@ def test_update_of_untested_settings_asks_once_and_saves_when_confirmed(auth_cli
 
 def test_update_after_a_failed_test_says_it_failed(auth_client, store, fault_server, fault_scripts):
     server = fault_server(fault_scripts.smtp(replies={"RCPT": "550 5.1.1 No such user"}))
-    form = {**RELAY, "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
-            "smtp_security": "opportunistic"}
+    form = relay_form(server, from_address="office@example.com")
     post(auth_client, "/en/settings/test", form)
     html = post(auth_client, "/en/settings", {**form, "action": "update"}, {}).get_data(as_text=True)
     assert element(html, id="confirm-question").text.startswith(
@@ -139,8 +136,7 @@ def test_update_after_a_failed_test_says_it_failed(auth_client, store, fault_ser
 
 def test_update_after_a_passed_test_saves_without_asking(auth_client, store, smtp_server):
     server = smtp_server()
-    form = {**RELAY, "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
-            "smtp_security": "opportunistic"}
+    form = relay_form(server, from_address="office@example.com")
     assert "The test email was sent" in text_of(post(auth_client, "/en/settings/test", form)
                                                 .get_data(as_text=True))
     assert post(auth_client, "/en/settings", {**form, "action": "update"}, {}).status_code == 302
@@ -150,8 +146,7 @@ def test_the_question_goes_once_the_settings_change(auth_client, fault_server, f
     """With JavaScript the question sits in the test status slot, which a change of
     status replaces (a question about untested settings stays true while they change)."""
     server = fault_server(fault_scripts.smtp(replies={"RCPT": "550 5.1.1 No such user"}))
-    form = {**RELAY, "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
-            "smtp_security": "opportunistic"}
+    form = relay_form(server, from_address="office@example.com")
     post(auth_client, "/en/settings/test", form)
     page = post(auth_client, "/en/settings", {**form, "action": "update"}, {}).get_data(as_text=True)
     assert element(page, id="confirm-question") is not None

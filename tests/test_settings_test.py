@@ -8,7 +8,7 @@ import re
 import pytest
 from flask_babel import force_locale, gettext
 
-from helpers import HX, assert_oob_error, element, post, smtp_form, text_of
+from helpers import HX, assert_oob_error, element, post, relay_form, smtp_form, text_of
 from webapp.diagnoses import EXPLANATIONS
 
 
@@ -62,10 +62,8 @@ def test_refused_login_names_the_step_and_explains_in_the_page_language(
         auth_client, fault_server, fault_scripts, app, lang):
     server = fault_server(fault_scripts.smtp(
         replies={"AUTH": "535 5.7.8 Username and Password not accepted <b>hx-get</b>"}))
-    response = post(auth_client, f"/{lang}/settings/test", {
-        "protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
-        "smtp_security": "opportunistic", "username": "sender@example.com",
-        "password": "wrong-password-xyz"})
+    response = post(auth_client, f"/{lang}/settings/test", relay_form(
+        server, username="sender@example.com", password="wrong-password-xyz"))
     html = response.get_data(as_text=True)
     with app.test_request_context(), force_locale(lang):
         step = gettext("Sign in to the server")
@@ -119,11 +117,9 @@ def test_a_changed_destination_never_receives_the_saved_password(
 def test_invalid_input_is_marked_out_of_band_and_nothing_is_sent(auth_client, fault_server,
                                                                   fault_scripts):
     server = fault_server(fault_scripts.smtp())
-    html = post(auth_client, "/en/settings/test", {
-        "protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
-        "smtp_security": "opportunistic", "username": "office",
-        "from_address": "office@example.com\r\nBcc: victim@example.com",
-        "test_recipient": "a@example.com, b@example.com"}).get_data(as_text=True)
+    html = post(auth_client, "/en/settings/test", relay_form(
+        server, username="office", from_address="office@example.com\r\nBcc: victim@example.com",
+        test_recipient="a@example.com, b@example.com")).get_data(as_text=True)
     assert_oob_error(html, "from_address", "Line breaks")
     assert_oob_error(html, "test_recipient", "Enter only one")
     assert_oob_error(html, "smtp_host", "")  # cleared
@@ -157,10 +153,8 @@ def test_http_error_status_is_explained(auth_client, http_server):
 
 def test_without_javascript_the_test_renders_the_whole_page(auth_client, fault_server, fault_scripts):
     server = fault_server(fault_scripts.smtp(replies={"RCPT": "550 5.1.1 No such user"}))
-    response = post(auth_client, "/en/settings", {
-        "protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
-        "smtp_security": "opportunistic", "from_address": "office@example.com",
-        "action": "test"}, headers={})
+    response = post(auth_client, "/en/settings", relay_form(
+        server, from_address="office@example.com", action="test"), headers={})
     html = response.get_data(as_text=True)
     assert "<html" in html
     assert "The server refused the recipient" in text_of(html)

@@ -306,3 +306,80 @@ def test_has_settings_once_saved(store):
     assert not store.has_settings()
     store.save(SMTP, None)
     assert store.has_settings()
+
+
+# -- each table's sealed shape stays readable ---------------------------------------
+# Rows already in a database were sealed in these shapes: what the code writes
+# must stay the same, and what it reads must open them.
+
+SEALED_SHAPES = {
+    "settings": lambda: {"destination": SMTP.destination, "secret": PASSWORD, "id": "secret-7"},
+    "drafts": lambda: {"destination": SMTP.destination, "secret": PASSWORD},
+    "oauth_grants": lambda: {"bound_to": SMTP.destination, "data": {
+        "grant_id": "g1", "provider": "microsoft", "account": "a@example.com",
+        "refresh_token": "refresh-1", "client_secret": "client-secret-1",
+        "access_token": None, "expires_at": None}},
+    "oauth_sign_ins": lambda: {"bound_to": "start:" + hashlib.sha256(b"state-1").hexdigest(),
+                               "data": {"form": {"smtp_host": "smtp.example.com"}}},
+}
+
+
+def opened(store, table):
+    if table == "settings":
+        return {"destination": SMTP.destination, "secret": store.secret_for(SMTP.destination),
+                "id": store.secret_id_for(SMTP.destination)}
+    if table == "drafts":
+        return {"destination": SMTP.destination, "secret": store.draft_secret("draft-1", SMTP.destination)}
+    if table == "oauth_grants":
+        grant = store.grant_for(SMTP.destination)
+        return {"bound_to": SMTP.destination, "data": grant and {
+            name: getattr(grant, name) for name in grant.__dataclass_fields__}}
+    return {"bound_to": "start:" + hashlib.sha256(b"state-1").hexdigest(),
+            "data": store.sign_in("start", "state-1")}
+
+
+def sealed_column(store, table) -> bytes:
+    column = "secret" if table == "settings" else "sealed"
+    with sqlite3.connect(store.path) as conn:
+        return conn.execute(f"SELECT {column} FROM {table}").fetchone()[0]
+
+
+@pytest.mark.parametrize("table", SEALED_SHAPES)
+def test_a_row_sealed_in_its_tables_shape_opens(tmp_path, table):
+    key = Fernet.generate_key()
+    store = storage.Store(str(tmp_path / "db.sqlite3"), storage.keyring([key]))
+    store.init()
+    sealed = Fernet(key).encrypt(json.dumps(SEALED_SHAPES[table]()).encode())
+    far = 4102444800
+    with sqlite3.connect(store.path) as conn:
+        if table == "settings":
+            conn.execute("INSERT INTO settings VALUES (1, ?, ?, ?, ?)",
+                         (json.dumps(SMTP.to_dict()), SMTP.destination, sealed,
+                          datetime.now(timezone.utc).isoformat()))
+        elif table == "drafts":
+            conn.execute("INSERT INTO drafts VALUES (?, ?, ?)",
+                         (hashlib.sha256(b"draft-1").hexdigest(), sealed, far))
+        elif table == "oauth_grants":
+            conn.execute("INSERT INTO oauth_grants VALUES (?, ?, ?)",
+                         (SMTP.destination, sealed, datetime.now(timezone.utc).isoformat()))
+        else:
+            conn.execute("INSERT INTO oauth_sign_ins VALUES (?, ?, ?)",
+                         (SEALED_SHAPES[table]()["bound_to"], sealed, far))
+    assert opened(store, table) == SEALED_SHAPES[table]()
+
+
+@pytest.mark.parametrize("table", SEALED_SHAPES)
+def test_each_table_seals_in_its_own_shape(tmp_path, table):
+    key = Fernet.generate_key()
+    store = storage.Store(str(tmp_path / "db.sqlite3"), storage.keyring([key]))
+    store.init()
+    shape = SEALED_SHAPES[table]()
+    if table == "settings":
+        store.save(SMTP, PASSWORD, secret_id="secret-7")
+    elif table == "drafts":
+        store.keep_draft("draft-1", SMTP.destination, PASSWORD, 60)
+    elif table == "oauth_grants":
+        store.keep_grant(SMTP.destination, storage.Grant(**shape["data"]))
+    else:
+        store.put_sign_in("start", "state-1", shape["data"], 60)
+    assert json.loads(Fernet(key).decrypt(sealed_column(store, table))) == shape

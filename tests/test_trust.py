@@ -4,34 +4,27 @@ failed test, the button (htmx and plain form), the trusted certificate as
 its own slot, the saved password bound to it, a changed certificate, the
 refusal for well-known providers, and the warning about an expiring one."""
 import datetime
-import shutil
 import ssl
-import subprocess
 
 import pytest
 
-from helpers import HX, element, elements, post, text_of
+from helpers import HX, SERVED, element, elements, openssl_fingerprint, post, smtp_form, text_of
 from webapp.mail.certificates import colon_hex
 
-# aiosmtpd cannot tell that an implicit-TLS connection is encrypted.
-SERVED = {
-    "tls": lambda context: {"ssl_context": context, "auth_require_tls": False},
-    "starttls": lambda context: {"tls_context": context, "require_starttls": True},
-}
-
-
-def openssl_fingerprint(cert_path: str) -> str:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    out = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", cert_path],
-                         check=True, capture_output=True, text=True).stdout
-    return out.strip().split("=", 1)[1]
-
-
-def form_for(server, credentials, security, **extra):
-    return {"protocol": "SMTP", "smtp_host": "127.0.0.1", "smtp_port": str(server.port),
-            "smtp_security": security, "username": credentials.user,
-            "password": credentials.password, **extra}
+@pytest.fixture
+def trusted_and_saved(auth_client, smtp_server, self_signed_certificate, smtp_credentials):
+    """A STARTTLS server with a login and a self-signed certificate; a test
+    fails on it, its certificate is trusted from the offer and the settings
+    saved: (certificate files, server, form, trusted fingerprint)."""
+    files = self_signed_certificate()
+    server = smtp_server(login=True, **SERVED["starttls"](files.context))
+    form = smtp_form(server, smtp_credentials)
+    html = post(auth_client, "/en/settings/test", form).get_data(as_text=True)
+    fingerprint = element(html, "button", name="trust_certificate").attrs["value"]
+    response = post(auth_client, "/en/settings", {**form, "trusted_certificate": fingerprint,
+                                                  "action": "update-anyway"}, headers={})
+    assert response.status_code == 302
+    return files, server, form, fingerprint
 
 
 def markers(html):
@@ -54,7 +47,7 @@ def test_trust_a_self_signed_certificate_then_pass_then_fail_when_it_changes(
         auth_client, smtp_server, self_signed_certificate, smtp_credentials, security, store):
     first = self_signed_certificate("mail.example.lan")
     server = smtp_server(login=True, **SERVED[security](first.context))
-    form = form_for(server, smtp_credentials, security)
+    form = smtp_form(server, smtp_credentials, smtp_security=security)
 
     # 1. Without trust: fails, shows the certificate and offers to trust it.
     html = post(auth_client, "/en/settings/test", form).get_data(as_text=True)
@@ -114,7 +107,7 @@ def test_without_javascript_trust_and_stop_trusting_rerender_the_page(
         auth_client, smtp_server, self_signed_certificate, smtp_credentials):
     files = self_signed_certificate()
     server = smtp_server(login=True, **SERVED["starttls"](files.context))
-    form = form_for(server, smtp_credentials, "starttls")
+    form = smtp_form(server, smtp_credentials)
     html = post(auth_client, "/en/settings", {**form, "action": "test"}, headers={}).get_data(
         as_text=True)
     button = element(html, "button", name="trust_certificate")
@@ -144,7 +137,7 @@ def test_enter_in_a_field_still_runs_a_test(auth_client, smtp_server, self_signe
                                             smtp_credentials):
     server = smtp_server(login=True, **SERVED["starttls"](self_signed_certificate().context))
     html = post(auth_client, "/en/settings", {
-        **form_for(server, smtp_credentials, "starttls"), "action": "refresh",
+        **smtp_form(server, smtp_credentials), "action": "refresh",
         "trust_certificate": "0" * 64}, headers={}).get_data(as_text=True)
     # The form's first submit button in the page is a hidden Test button, before
     # Stop trusting (and before the language buttons, which belong to the form too).
@@ -153,16 +146,9 @@ def test_enter_in_a_field_still_runs_a_test(auth_client, smtp_server, self_signe
     assert first.attrs["form"] == "settings-form"
 
 
-def test_the_saved_password_is_bound_to_the_trusted_certificate(
-        auth_client, smtp_server, self_signed_certificate, smtp_credentials, store):
-    files = self_signed_certificate()
-    server = smtp_server(login=True, **SERVED["starttls"](files.context))
-    form = form_for(server, smtp_credentials, "starttls")
-    html = post(auth_client, "/en/settings/test", form).get_data(as_text=True)
-    fingerprint = element(html, "button", name="trust_certificate").attrs["value"]
-    response = post(auth_client, "/en/settings", {**form, "trusted_certificate": fingerprint,
-                                                  "action": "update-anyway"}, headers={})
-    assert response.status_code == 302
+def test_the_saved_password_is_bound_to_the_trusted_certificate(auth_client, trusted_and_saved,
+                                                                smtp_credentials, store):
+    _files, server, form, fingerprint = trusted_and_saved
     saved = store.saved().settings
     assert saved.trusted_certificate == fingerprint
     assert f"pin:{fingerprint}" in saved.destination
@@ -185,7 +171,7 @@ def test_the_saved_password_is_bound_to_the_trusted_certificate(
 def test_a_fingerprint_the_server_never_presented_is_not_trusted(auth_client, smtp_server,
                                                                  smtp_credentials):
     server = smtp_server()
-    form = form_for(server, smtp_credentials, "starttls")
+    form = smtp_form(server, smtp_credentials)
     html = post(auth_client, "/en/settings/fields", {
         **form, "shown": ["smtp=", "tls_check="], "trust_certificate": "ab" * 32}).get_data(
         as_text=True)
@@ -244,7 +230,7 @@ def test_an_expiring_certificate_is_warned_about_in_a_passing_test(
     tls_ca.issue_cert("127.0.0.1", not_after=not_after).configure_cert(context)
     server = smtp_server(login=True, **SERVED["starttls"](context))
     html = post(auth_client, "/en/settings/test",
-                form_for(server, smtp_credentials, "starttls")).get_data(as_text=True)
+                smtp_form(server, smtp_credentials)).get_data(as_text=True)
     result = element(html, "div", **{"class": "result result-ok"})
     assert result is not None, text_of(html)
     assert "The server's certificate expires on" in result.text
@@ -253,7 +239,7 @@ def test_an_expiring_certificate_is_warned_about_in_a_passing_test(
     # A trusted one that is about to run out: the warning says what will happen.
     files = self_signed_certificate(valid_days=3)
     pinned = smtp_server(login=True, **SERVED["tls"](files.context))
-    form = form_for(pinned, smtp_credentials, "tls")
+    form = smtp_form(pinned, smtp_credentials, smtp_security="tls")
     html = post(auth_client, "/en/settings/test", form).get_data(as_text=True)
     fingerprint = element(html, "button", name="trust_certificate").attrs["value"]
     html = post(auth_client, "/en/settings/test",
@@ -266,7 +252,7 @@ def test_a_certificate_valid_for_long_is_not_warned_about(auth_client, smtp_serv
                                                           smtp_credentials):
     server = smtp_server(tls_context=server_tls.valid, require_starttls=True, login=True)
     html = post(auth_client, "/en/settings/test",
-                form_for(server, smtp_credentials, "starttls")).get_data(as_text=True)
+                smtp_form(server, smtp_credentials)).get_data(as_text=True)
     assert "The test email was sent to" in text_of(html)
     assert 'class="warning"' not in html
 
@@ -279,7 +265,7 @@ def test_a_certificate_valid_for_long_is_not_warned_about(auth_client, smtp_serv
 def test_every_certificate_failure_shows_the_certificate_and_offers_trust(
         auth_client, smtp_server, server_tls, smtp_credentials, kind, title):
     server = smtp_server(login=True, **SERVED["starttls"](getattr(server_tls, kind)))
-    form = form_for(server, smtp_credentials, "starttls")
+    form = smtp_form(server, smtp_credentials)
     html = post(auth_client, "/en/settings/test", form).get_data(as_text=True)
     assert title in text_of(html)
     facts = element(html, "dl", **{"class": "certificate-facts"})
@@ -303,17 +289,11 @@ def test_over_http_the_certificate_is_shown_but_not_offered(auth_client, http_se
     assert endpoint.requests == []
 
 
-def test_documents_are_sent_only_to_the_trusted_certificate(
-        auth_client, smtp_server, self_signed_certificate, smtp_credentials, store):
+def test_documents_are_sent_only_to_the_trusted_certificate(auth_client, trusted_and_saved,
+                                                            self_signed_certificate):
     import io
 
-    files = self_signed_certificate()
-    server = smtp_server(login=True, **SERVED["starttls"](files.context))
-    form = form_for(server, smtp_credentials, "starttls")
-    html = post(auth_client, "/en/settings/test", form).get_data(as_text=True)
-    fingerprint = element(html, "button", name="trust_certificate").attrs["value"]
-    assert post(auth_client, "/en/settings", {**form, "trusted_certificate": fingerprint,
-                                              "action": "update-anyway"}, headers={}).status_code == 302
+    files, server, _form, fingerprint = trusted_and_saved
 
     def send_document():
         return auth_client.post("/en/documents", data={

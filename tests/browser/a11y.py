@@ -1,5 +1,5 @@
-"""What the accessibility tests measure in the browser: axe-core's findings,
-Tab stops, visible words, horizontal overflow."""
+"""What the accessibility tests measure in the browser: axe-core's findings
+and horizontal overflow."""
 from pathlib import Path
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
@@ -18,23 +18,6 @@ def axe_violations(page) -> list[dict]:
         return results.violations.map(v => ({id: v.id, impact: v.impact,
             nodes: v.nodes.map(n => n.target.join(" ") + ": " + n.failureSummary)}));
     }""", AXE_TAGS)
-
-
-def tab_stops_to(page, selector: str, limit: int = 120) -> int:
-    """How many presses of Tab from the top of the page reach `selector`."""
-    page.evaluate("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
-    for count in range(1, limit + 1):
-        page.keyboard.press("Tab")
-        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)",
-                         selector):
-            return count
-    raise AssertionError(f"{selector} not reached in {limit} Tab presses")
-
-
-def visible_words(page, selector: str = "main") -> int:
-    """Words a reader sees in `selector` (closed <details> hide their content)."""
-    return page.evaluate("(s) => document.querySelector(s).innerText.split(/\\s+/)"
-                         ".filter(Boolean).length", selector)
 
 
 def horizontal_overflow(page) -> int:

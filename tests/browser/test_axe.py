@@ -9,11 +9,12 @@ from playwright.sync_api import expect
 from werkzeug.security import generate_password_hash
 
 from a11y import axe_violations
+from helpers import browser_sign_in
+from pages import fill_document, fill_relay, run_test
 
 pytestmark = pytest.mark.browser
 
 LANGS = ["en", "sl", "sw", "it", "ja", "es"]
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 # Every state checked below, in order (the test fails if one is skipped).
 STATES = [
     "sign-in, link only", "guide, signed out", "sign-in, password form", "sign-in, wrong password",
@@ -41,16 +42,6 @@ def settings_shown(page, port):
     for name in ("from_address", "copy_address", "reply_to_address"):
         expect(page.locator(f"#{name}")).to_be_visible()
     expect(page.locator("#slot-tls_warning .warning")).to_be_visible()
-
-
-def relay_settings(page, port, host="127.0.0.1"):
-    """Settings for a local relay without login on `port`."""
-    page.locator("#smtp_host").fill(host)
-    page.locator("#smtp_port").fill(str(port))
-    page.locator("#username").fill("")
-    page.locator("#username").blur()
-    page.locator("input[name=smtp_security][value=opportunistic]").check()
-    page.locator("#from_address").fill("office@example.com")
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -84,7 +75,7 @@ def test_no_page_state_has_an_axe_violation(browser, live_server, app, lang, smt
     expect(page.locator("#password")).to_have_attribute("aria-invalid", "true")
     check("sign-in, wrong password")
 
-    page.goto(f"{live_server.url}/signin/{store.issue_signin_token(60)}")
+    browser_sign_in(page, live_server)
     page.goto(f"{url}/settings")
     check("settings, empty")
     page.locator("#detect_address").fill("someone@gmail.com")
@@ -108,18 +99,15 @@ def test_no_page_state_has_an_axe_violation(browser, live_server, app, lang, smt
     expect(page.locator("#result-errors")).to_be_focused()
     check("settings, invalid input after Test")
 
-    relay_settings(page, silent.port)
-    page.locator("#test-button").click()
-    expect(page.locator("#test-progress .cancel")).to_be_visible()
+    fill_relay(page, silent.port)
+    run_test(page, "#test-progress .cancel")
     check("settings, test running")
     page.locator("#test-progress .cancel").click()
     expect(page.locator("#test-result .result-title")).to_be_visible()
     check("settings, test cancelled")
 
-    relay_settings(page, self_signed.port)
-    page.locator("input[name=smtp_security][value=tls]").check()
-    page.locator("#test-button").click()
-    expect(page.locator("button[name=trust_certificate]")).to_be_visible()
+    fill_relay(page, self_signed.port, security="tls")
+    run_test(page, "button[name=trust_certificate]")
     check("settings, certificate offered")
     page.locator("button[name=trust_certificate]").click()
     expect(page.locator("#slot-trusted_certificate button")).to_be_visible()
@@ -127,9 +115,8 @@ def test_no_page_state_has_an_axe_violation(browser, live_server, app, lang, smt
     page.locator("#slot-trusted_certificate button").click()
     expect(page.locator("#slot-trusted_certificate")).to_be_hidden()
 
-    relay_settings(page, unused_port())
-    page.locator("#test-button").click()
-    expect(page.locator("#test-result .result-failed")).to_be_visible()
+    fill_relay(page, unused_port())
+    run_test(page, "#test-result .result-failed")
     check("settings, failed test")
     page.locator("#copy_enabled").check()
     expect(page.locator("#copy_address")).to_be_visible()
@@ -141,9 +128,8 @@ def test_no_page_state_has_an_axe_violation(browser, live_server, app, lang, smt
     expect(page.locator("#confirm-question")).to_be_focused()
     check("settings, asked to confirm Update")
 
-    relay_settings(page, relay.port)
-    page.locator("#test-button").click()
-    expect(page.locator("#test-result .result-ok")).to_be_visible()
+    fill_relay(page, relay.port)
+    run_test(page, "#test-result .result-ok")
     check("settings, passed test")
     page.locator("#update-button").click()
     expect(page.locator(".flash")).to_be_visible()
@@ -154,11 +140,7 @@ def test_no_page_state_has_an_axe_violation(browser, live_server, app, lang, smt
     page.locator("main form button[type=submit]").click()
     expect(page.locator("#send-errors .error-summary")).to_be_visible()
     check("documents, invalid input")
-    pdf = tmp_path / "invoice-7.pdf"
-    pdf.write_bytes(PDF)
-    page.locator("#recipients").fill("customer@example.com")
-    page.locator("#message").fill("Hello")
-    page.locator("#document").set_input_files(str(pdf))
+    fill_document(page, tmp_path, "invoice-7.pdf", "customer@example.com")
     page.locator("main form button[type=submit]").click()
     expect(page.locator("#send-result .result-ok")).to_be_visible()
     expect(page.locator("#recent-sends tbody tr")).to_have_count(1)

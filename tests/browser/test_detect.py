@@ -53,16 +53,12 @@ def test_enter_in_the_address_runs_detect(signed_in_page, live_server, app, dns_
     expect(page.locator("#test-result")).to_be_empty()   # Enter did not run a test
 
 
-def test_without_javascript_detect_fills_the_page(browser, app, live_server, dns_server):
+def test_without_javascript_detect_fills_the_page(no_js_page, app, live_server, dns_server):
     app.config.update(DNS_SERVER=dns_server("").address)
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
-    token = app.extensions["store"].issue_signin_token(60)
-    page.goto(f"{live_server.url}/signin/{token}")
+    page = no_js_page
     page.goto(f"{live_server.url}/it/settings")
     page.locator("#detect_address").fill("qualcuno@gmail.com")
     page.get_by_role("button", name="Rileva impostazioni").click()
 
     expect(page.locator("#smtp_host")).to_have_value("smtp.gmail.com")
     expect(page.locator("#detect-result")).to_contain_text("Elenco dei provider di Sendwell: Gmail")
-    context.close()

@@ -5,9 +5,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.browser
+from pages import fill_document, save_relay
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+pytestmark = pytest.mark.browser
 
 
 def test_smtp_http_smtp_shows_what_was_typed_the_password_included(signed_in_page, live_server):
@@ -58,17 +58,11 @@ def test_switching_language_keeps_the_form(signed_in_page, live_server, store):
 
 def test_one_more_press_on_send_cannot_send_the_same_document_again(signed_in_page, live_server,
                                                                     store, smtp_server, tmp_path):
-    from webapp.model import MailSettings
     server = smtp_server()
-    store.save(MailSettings(smtp_host="127.0.0.1", smtp_port=server.port,
-                            smtp_security="opportunistic", from_address="office@example.com"), None)
+    save_relay(store, server.port)
     page = signed_in_page
     page.goto(f"{live_server.url}/en/documents")
-    pdf = tmp_path / "invoice-2026-001.pdf"
-    pdf.write_bytes(PDF)
-    page.locator("#recipients").fill("client@example.com")
-    page.locator("#message").fill("Hello")
-    page.locator("#document").set_input_files(str(pdf))
+    fill_document(page, tmp_path)
     send = page.get_by_role("button", name="Send the document")
     # Two presses in a row send once.
     send.evaluate("button => { button.click(); button.click(); }")

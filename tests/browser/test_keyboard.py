@@ -6,9 +6,10 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from pages import fill_document, fill_relay, save_relay
+
 pytestmark = pytest.mark.browser
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 BAD = "rgb(179, 38, 30)"  # --bad: a field in error
 
 
@@ -16,15 +17,6 @@ def focused(page) -> str:
     """The focused element, as "tag#id" (or "body")."""
     return page.evaluate("(() => { const e = document.activeElement;"
                          " return e.tagName.toLowerCase() + (e.id ? '#' + e.id : ''); })()")
-
-
-def relay(page, port):
-    page.locator("#smtp_host").fill("127.0.0.1")
-    page.locator("#smtp_port").fill(str(port))
-    page.locator("#username").fill("")
-    page.locator("#username").blur()
-    page.locator("input[name=smtp_security][value=opportunistic]").check()
-    page.locator("#from_address").fill("office@example.com")
 
 
 def press_test(page):
@@ -38,7 +30,7 @@ def test_after_test_the_focus_is_on_the_result_heading(signed_in_page, live_serv
     page = signed_in_page
     server = smtp_server()
     page.goto(f"{live_server.url}/en/settings")
-    relay(page, server.port)
+    fill_relay(page, server.port)
     press_test(page)
     heading = page.locator("#test-result .result-title")
     expect(heading).to_have_text(re.compile("The test email was sent to office@example.com"))
@@ -57,7 +49,7 @@ def test_while_a_test_runs_the_button_keeps_the_focus_and_update_waits(
     tests = []
     page.on("request", lambda request: tests.append(request) if request.url.endswith("/test") else None)
     page.goto(f"{live_server.url}/en/settings")
-    relay(page, silent.port)
+    fill_relay(page, silent.port)
     press_test(page)
     expect(page.locator("#test-button")).to_have_attribute("aria-disabled", "true")
     assert focused(page) == "button#test-button"
@@ -73,17 +65,11 @@ def test_while_a_test_runs_the_button_keeps_the_focus_and_update_waits(
 
 def test_after_send_the_focus_is_on_the_result_heading(signed_in_page, live_server, smtp_server,
                                                         store, tmp_path):
-    from webapp.model import MailSettings
     server = smtp_server()
-    store.save(MailSettings(smtp_host="127.0.0.1", smtp_port=server.port,
-                            smtp_security="opportunistic", from_address="office@example.com"), None)
+    save_relay(store, server.port)
     page = signed_in_page
     page.goto(f"{live_server.url}/en/documents")
-    pdf = tmp_path / "invoice-2026-001.pdf"
-    pdf.write_bytes(PDF)
-    page.locator("#recipients").fill("client@example.com")
-    page.locator("#message").fill("Hello")
-    page.locator("#document").set_input_files(str(pdf))
+    fill_document(page, tmp_path)
     expect(page.locator("#subject")).to_have_value("invoice-2026-001")  # from the file's name
     page.get_by_role("button", name="Send the document").focus()
     page.keyboard.press("Enter")
@@ -164,9 +150,7 @@ def test_a_failed_update_moves_the_focus_to_the_summary(signed_in_page, live_ser
 
 def test_a_refused_send_moves_the_focus_to_the_summary_at_the_top(signed_in_page, live_server,
                                                                    store):
-    from webapp.model import MailSettings
-    store.save(MailSettings(smtp_host="127.0.0.1", smtp_port=2525, smtp_security="opportunistic",
-                            from_address="office@example.com"), None)
+    save_relay(store, 2525)
     page = signed_in_page
     page.goto(f"{live_server.url}/en/documents")
     page.get_by_role("button", name="Send the document").focus()
@@ -186,7 +170,7 @@ def test_update_of_failed_settings_asks_once_from_the_keyboard(signed_in_page, l
                                                                 unused_port):
     page = signed_in_page
     page.goto(f"{live_server.url}/en/settings")
-    relay(page, unused_port())
+    fill_relay(page, unused_port())
     press_test(page)
     expect(page.locator("#test-result .result-failed")).to_be_visible()
     page.locator("#update-button").focus()
@@ -211,7 +195,7 @@ def test_a_slow_test_shows_the_seconds_and_cancel_stops_it(signed_in_page, live_
     aborted = []
     page.on("requestfailed", lambda request: aborted.append(request.url))
     page.goto(f"{live_server.url}/en/settings")
-    relay(page, silent.port)
+    fill_relay(page, silent.port)
     started = time.monotonic()
     press_test(page)
     elapsed = page.locator("#test-progress .elapsed")

@@ -1,13 +1,11 @@
 """Signing in with Microsoft 365 in a real browser: the button, the loopback
 provider's consent page, back to the settings, "Signed in as", and a test
 email sent over XOAUTH2."""
-import threading
-
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from a11y import axe_violations
+from helpers import browser_sign_in
 from oauth_server import CLIENT_ID, CLIENT_SECRET
 from webapp import create_app
 
@@ -20,21 +18,15 @@ def provider(oauth_server):
 
 
 @pytest.fixture
-def oauth_live_server(tmp_path, ca_file, provider):
+def oauth_live_server(tmp_path, ca_file, provider, serve_app):
     """Sendwell served on loopback with the loopback provider's endpoints; its
     callback address registered with the provider's app."""
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
                       "SECRET_KEY": "test-secret-key", "MAIL_CA_FILE": ca_file,
                       "MAIL_DEADLINE": 5.0, **provider.settings()})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.url = f"http://127.0.0.1:{server.server_port}"
-    server.app = app
+    server = serve_app(app)
     provider.redirect_uris.append(f"{server.url}/oauth/callback")
-    yield server
-    server.shutdown()
-    thread.join(5)
+    return server
 
 
 def test_sign_in_with_microsoft_then_test_over_xoauth2(page, context, oauth_live_server, provider,
@@ -42,8 +34,7 @@ def test_sign_in_with_microsoft_then_test_over_xoauth2(page, context, oauth_live
     smtp = xoauth2_smtp_server(provider, provider="microsoft", tls_context=server_tls.valid,
                                require_starttls=True)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=oauth_live_server.url)
-    token = oauth_live_server.app.extensions["store"].issue_signin_token(60)
-    page.goto(f"{oauth_live_server.url}/signin/{token}")
+    browser_sign_in(page, oauth_live_server)
     page.goto(f"{oauth_live_server.url}/en/settings")
 
     page.locator("#smtp_host").fill("")
@@ -95,8 +86,7 @@ def test_sign_in_with_microsoft_then_test_over_xoauth2(page, context, oauth_live
 def test_without_javascript_the_sign_in_goes_through_a_link(browser, oauth_live_server, provider):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    token = oauth_live_server.app.extensions["store"].issue_signin_token(60)
-    page.goto(f"{oauth_live_server.url}/signin/{token}")
+    browser_sign_in(page, oauth_live_server)
     page.goto(f"{oauth_live_server.url}/en/settings")
     page.locator("#smtp_host").fill("")
     page.get_by_label("Google (OAuth)").check()
@@ -119,8 +109,7 @@ def test_the_sign_in_states_have_no_axe_violation(browser, oauth_live_server, pr
     signed in (a context that bypasses the CSP only so that axe can be injected)."""
     context = browser.new_context(bypass_csp=True)
     page = context.new_page()
-    token = oauth_live_server.app.extensions["store"].issue_signin_token(60)
-    page.goto(f"{oauth_live_server.url}/signin/{token}")
+    browser_sign_in(page, oauth_live_server)
     page.goto(f"{oauth_live_server.url}/{lang}/settings")
     found = {}
     page.locator("#smtp_host").fill("")

@@ -4,16 +4,15 @@ import pytest
 from playwright.sync_api import expect
 
 from a11y import horizontal_overflow
+from helpers import browser_sign_in
+from pages import fill_document, fill_relay, run_test
 
 pytestmark = pytest.mark.browser
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
 
 @pytest.mark.parametrize("lang", ["en", "sw", "ja"])
-def test_no_page_scrolls_sideways_at_320_px(browser, live_server, app, lang, smtp_server,
-                                           tmp_path, self_signed_certificate):
-    store = app.extensions["store"]
+def test_no_page_scrolls_sideways_at_320_px(browser, live_server, lang, smtp_server, tmp_path,
+                                           self_signed_certificate):
     server = smtp_server()
     self_signed = smtp_server(ssl_context=self_signed_certificate("mail.example.lan").context)
     context = browser.new_context(viewport={"width": 320, "height": 640})
@@ -29,36 +28,23 @@ def test_no_page_scrolls_sideways_at_320_px(browser, live_server, app, lang, smt
     page.goto(f"{url}/guide")
     expect(page.locator("#gmail a[href='https://myaccount.google.com/apppasswords']")).to_be_visible()
     measure("guide")
-    page.goto(f"{live_server.url}/signin/{store.issue_signin_token(60)}")
+    browser_sign_in(page, live_server)
     page.goto(f"{url}/settings")
-    page.locator("#smtp_host").fill("127.0.0.1")
-    page.locator("#smtp_port").fill(str(server.port))
-    page.locator("#username").focus()
-    page.locator("input[name=smtp_security][value=opportunistic]").check()
+    fill_relay(page, server.port)
     # The longest choice wraps instead of being cut off.
     choice = page.locator("label:has(input[name=smtp_security][value=opportunistic])")
     assert choice.bounding_box()["x"] + choice.bounding_box()["width"] <= 320
-    page.locator("#from_address").fill("office@example.com")
-    page.locator("#smtp_port").fill(str(self_signed.port))
-    page.locator("#from_address").focus()
-    page.locator("input[name=smtp_security][value=tls]").check()
-    page.locator("#test-button").click()
-    expect(page.locator("button[name=trust_certificate]")).to_be_visible()
+    fill_relay(page, self_signed.port, security="tls")
+    run_test(page, "button[name=trust_certificate]")
     measure("settings, certificate offered")
-    page.locator("#smtp_port").fill(str(server.port))
-    page.locator("#from_address").focus()
-    page.locator("input[name=smtp_security][value=opportunistic]").check()
-    page.locator("#test-button").click()
-    expect(page.locator("#test-result .result-ok")).to_be_visible()
+    fill_relay(page, server.port)
+    run_test(page, "#test-result .result-ok")
     measure("settings, passed test")
     page.locator("#update-button").click()
     expect(page.locator(".flash")).to_be_visible()
     page.goto(f"{url}/documents")
-    pdf = tmp_path / "a-rather-long-invoice-file-name-2026-000001.pdf"
-    pdf.write_bytes(PDF)
-    page.locator("#recipients").fill("first.customer@example.com, second.customer@example.com")
-    page.locator("#message").fill("Hello")
-    page.locator("#document").set_input_files(str(pdf))
+    fill_document(page, tmp_path, "a-rather-long-invoice-file-name-2026-000001.pdf",
+                  "first.customer@example.com, second.customer@example.com")
     page.locator("main form button[type=submit]").click()
     expect(page.locator("#recent-sends tbody tr")).to_have_count(1)
     measure("documents, with recent sends")

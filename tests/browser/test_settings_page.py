@@ -96,15 +96,11 @@ def test_language_switcher_keeps_the_page(signed_in_page, live_server):
     expect(page.locator("h1")).not_to_have_text("Email settings")
 
 
-def test_page_works_without_javascript(browser, live_server, app):
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
-    token = app.extensions["store"].issue_signin_token(60)
-    page.goto(f"{live_server.url}/signin/{token}")
+def test_page_works_without_javascript(no_js_page, live_server):
+    page = no_js_page
     page.goto(f"{live_server.url}/en/settings")
     expect(page.get_by_role("button", name="Show password")).to_be_hidden()
     page.get_by_label("HTTP", exact=True).check()
     page.get_by_role("button", name="Show the fields for these choices").click()
     expect(page.locator("#http_url")).to_be_visible()
     expect(page.locator("#smtp_host")).to_have_count(0)
-    context.close()

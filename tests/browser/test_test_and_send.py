@@ -2,9 +2,9 @@
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.browser
+from helpers import PDF
 
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+pytestmark = pytest.mark.browser
 
 
 def fill_smtp(page, port, security="starttls"):

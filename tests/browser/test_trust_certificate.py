@@ -53,14 +53,11 @@ def test_trust_this_certificate_with_javascript(signed_in_page, live_server, smt
     expect(page.get_by_label("Do not verify TLS certificate")).to_be_visible()
 
 
-def test_trust_this_certificate_without_javascript(browser, live_server, app, smtp_server,
+def test_trust_this_certificate_without_javascript(no_js_page, live_server, smtp_server,
                                                    self_signed_certificate, smtp_credentials):
     server = smtp_server(login=True, ssl_context=self_signed_certificate("mail.example.lan").context,
                          auth_require_tls=False)
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
-    token = app.extensions["store"].issue_signin_token(60)
-    page.goto(f"{live_server.url}/signin/{token}")
+    page = no_js_page
     page.goto(f"{live_server.url}/en/settings")
     fill_server(page, server.port, smtp_credentials, javascript=False)
     page.get_by_role("button", name="Test email settings").click()
@@ -79,7 +76,6 @@ def test_trust_this_certificate_without_javascript(browser, live_server, app, sm
     page.get_by_role("button", name="Update").click()
     expect(page.locator(".flash")).to_have_text("Settings saved.")
     expect(page.locator("#slot-trusted_certificate")).to_contain_text("for mail.example.lan")
-    context.close()
 
 
 def test_enter_in_a_field_still_runs_the_test(signed_in_page, live_server, fault_server,

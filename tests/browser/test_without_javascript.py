@@ -6,18 +6,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from pages import fill_document, save_relay
+
 pytestmark = pytest.mark.browser
-
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-
-@pytest.fixture
-def no_js_page(browser, live_server, app):
-    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(f"{live_server.url}/signin/{app.extensions['store'].issue_signin_token(60)}")
-    yield page
-    context.close()
 
 
 def test_test_then_update_without_typing_the_password_again(no_js_page, live_server, store,
@@ -97,10 +88,8 @@ def test_switching_protocol_and_back_keeps_what_was_typed(no_js_page, live_serve
 
 def test_email_a_document_marks_fields_and_empties_the_form_after_sending(
         no_js_page, live_server, store, smtp_server, tmp_path):
-    from webapp.model import MailSettings
     server = smtp_server()
-    store.save(MailSettings(smtp_host="127.0.0.1", smtp_port=server.port,
-                            smtp_security="opportunistic", from_address="office@example.com"), None)
+    save_relay(store, server.port)
     page = no_js_page
     page.goto(f"{live_server.url}/en/documents")
     page.locator("#recipients").fill("not-an-address")
@@ -109,11 +98,7 @@ def test_email_a_document_marks_fields_and_empties_the_form_after_sending(
     expect(page.locator("#recipients")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#document")).to_have_attribute("aria-invalid", "true")
 
-    pdf = tmp_path / "invoice-2026-001.pdf"
-    pdf.write_bytes(PDF)
-    page.locator("#recipients").fill("client@example.com")
-    page.locator("#message").fill("Hello")
-    page.locator("#document").set_input_files(str(pdf))
+    fill_document(page, tmp_path)
     page.get_by_role("button", name="Send the document").click()
     expect(page.locator("#send-result .result-title")).to_be_focused()
     expect(page.locator("#subject")).to_have_value("")

@@ -3,33 +3,14 @@ STARTTLS alike reach the one check in tls.handshake. Without trust a
 self-signed certificate fails and is shown; trusted, exactly it passes; a
 different one stops before AUTH."""
 import datetime
-import shutil
-import subprocess
 
 import pytest
 
-from helpers import assert_failed
+from helpers import SERVED, assert_failed, openssl_fingerprint
 from webapp.mail import smtp
 from webapp.mail.certificates import (CertificateFacts, colon_hex, expires_soon,
                                       normalized_fingerprint, sha256_of)
 from webapp.mail.message import build_message
-
-# How each security mode is served by aiosmtpd with a given server context
-# (aiosmtpd cannot tell that an implicit-TLS connection is encrypted).
-SERVED = {
-    "tls": lambda context: {"ssl_context": context, "auth_require_tls": False},
-    "starttls": lambda context: {"tls_context": context, "require_starttls": True},
-}
-
-
-def openssl_fingerprint(cert_path: str) -> str:
-    """What `openssl x509 -fingerprint -sha256` prints for the file: AB:CD:…"""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-    out = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", cert_path],
-                         check=True, capture_output=True, text=True).stdout
-    return out.strip().split("=", 1)[1]
-
 
 def deliver(server, credentials, security, *, pin=None, ca_file=None, verify=True):
     dest = smtp.SmtpDestination(host="127.0.0.1", port=server.port, security=security,

@@ -101,18 +101,24 @@ def ascii_domain(domain: str) -> str:
     return dns.name.from_text(domain).to_text(omit_final_dot=True).lower()
 
 
+def address_domain(address: str) -> str:
+    """The address's domain as DNS carries it. Raises ValueError for an
+    address without a usable domain."""
+    parts = split_address(address)
+    if parts is None:
+        raise ValueError("not local@domain")
+    try:
+        return ascii_domain(parts[1])
+    except Exception as exc:  # any IDNA or label error: the domain is unusable
+        raise ValueError("unusable domain") from exc
+
+
 def autoconfig_urls(address: str, https_port: int = 443) -> tuple[str, str]:
     """Where to fetch the document, in order (as Thunderbird does): the
     autoconfig host, told which address asks, then the domain's well-known
     path. ``https_port`` exists for tests on loopback; users get 443.
     Raises ValueError for an address without a usable domain."""
-    parts = split_address(address)
-    if parts is None:
-        raise ValueError("not local@domain")
-    try:
-        domain = ascii_domain(parts[1])
-    except Exception as exc:  # any IDNA or label error: the domain is unusable
-        raise ValueError("unusable domain") from exc
+    domain = address_domain(address)
     port = "" if https_port == 443 else f":{https_port}"
     return (
         f"https://autoconfig.{domain}{port}/mail/config-v1.1.xml"

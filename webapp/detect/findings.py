@@ -10,9 +10,10 @@ answer: the chosen candidate, the others, and everything tried.
 The order of trust (issue 16): Sendwell's own provider table, then the
 domain's DNS (SRV records first, then its MX hosts mapped to a known
 provider), then the domain's autoconfig document, then what a probe of the
-servers showed. ``choose`` takes the first candidate of the most trusted
-source; within one source, candidates keep the order the source gives
-(RFC 2782 order for SRV, document order for autoconfig, the probe's ranking).
+servers showed. ``ordered`` puts the most trusted source's candidates first,
+and the first is chosen; within one source, candidates keep the order the
+source gives (RFC 2782 order for SRV, document order for autoconfig, the
+probe's ranking).
 """
 
 from __future__ import annotations
@@ -119,11 +120,6 @@ def trust(source: str) -> int:
 def ordered(candidates: list[Candidate]) -> list[Candidate]:
     """By trust of their source; a stable sort keeps each source's own order."""
     return sorted(candidates, key=lambda candidate: trust(candidate.source))
-
-
-def choose(candidates: list[Candidate]) -> Candidate | None:
-    ranked = ordered(candidates)
-    return ranked[0] if ranked else None
 
 
 def username_for(rule: str | None, address: str) -> str | None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from ..mail.providers import PROVIDERS, Provider, mailboxes_for_address
 from ..model import STANDARD_PORT_SECURITY
 from . import findings
-from .autoconfig import ascii_domain, split_address
+from .autoconfig import address_domain
 from .dns import SUBMISSION, SUBMISSIONS, DetectResolver, is_within, submission_services
 from .findings import Candidate, Detection, Evidence, Tried
 from .mx import provider_for_mx
@@ -63,13 +63,7 @@ def parse_ports(text: str) -> tuple[int, ...]:
 
 
 def detect_settings(address: str, options: DetectOptions = DetectOptions()) -> Detection:
-    parts = split_address(address)
-    if parts is None:
-        raise ValueError("not local@domain")
-    try:
-        domain = ascii_domain(parts[1])
-    except Exception as exc:  # any IDNA or label error: the domain is unusable
-        raise ValueError("unusable domain") from exc
+    domain = address_domain(address)
     address = address.strip()
     clock = Clock(options.deadline_s)
     listed = mailboxes_for_address(domain, options.providers)

@@ -130,9 +130,3 @@ def fetch_certificate(attempt: Attempt, address: Address, server_hostname: str,
                 return tls.getpeercert(binary_form=True)
     except Exception:  # any failure just means no certificate to show
         return None
-
-
-def certificate_names(der: bytes | None) -> list[str]:
-    """The DNS names and IP addresses a certificate is valid for."""
-    facts = CertificateFacts.from_der(der)
-    return list(facts.names) if facts else []

@@ -18,8 +18,7 @@ from urllib.parse import urljoin, urlsplit
 from . import web
 from .attempt import Attempt, Stop
 from .message import message_bytes
-from .result import DeliveryResult
-from .smtp_auth import secret_forms
+from .result import DeliveryResult, secret_encodings
 
 
 @dataclass(frozen=True)
@@ -78,9 +77,9 @@ def send(
     except web.BadUrl as refused:
         target, bad_url = None, refused
     username, password = destination.username, destination.password
-    secrets = secret_forms(password, username or "")
+    secrets = secret_encodings(password)
     for value in web.query_values(destination.secret_query):
-        secrets += secret_forms(value)
+        secrets += secret_encodings(value)
     attempt = Attempt(deadline_s, host=target.host if target else "", secrets=secrets)
     if target is not None and destination.secret_query:
         target = target.with_query(destination.secret_query)

@@ -136,11 +136,6 @@ def shorten(text: str | bytes | None, limit: int = MAX_REPLY_CHARS,
     return text
 
 
-def scrub(text: str | None, secrets: list[str]) -> str | None:
-    """Remove every secret (see Scrubber) from ``text``."""
-    return Scrubber(secrets)(text)
-
-
 # Runs of what shorten() removes or turns into one space: whitespace, control
 # characters and the invisible format characters (soft hyphen, zero-width
 # and bidi marks, word joiners, BOM, tag characters).
@@ -206,10 +201,13 @@ class Scrubber:
 
 
 def secret_encodings(secret: str | None) -> list[str]:
-    """A secret and the forms a server may echo it in: as typed and reversed,
-    hex, percent-encoded, and base64 (standard and URL-safe) at each of the
-    three alignments it can have inside a longer base64 text (an AUTH PLAIN
-    token, a Basic header): the characters that depend on the secret alone."""
+    """A secret (a password, an access token) and the forms a server may
+    echo it in: as typed and reversed, hex, percent-encoded, and base64
+    (standard and URL-safe) at each of the three alignments it can have
+    inside a longer base64 text: the characters that depend on the secret
+    alone, so they cover AUTH LOGIN, AUTH PLAIN (NUL user NUL password), the
+    XOAUTH2 initial response and HTTP Basic (user:password) whatever the
+    username."""
     if not secret:
         return []
     raw = secret.encode("utf-8")

@@ -6,10 +6,10 @@ appears in a step, a reply, a diagnosis, a log line or an exception we raise;
 the AUTH exchange is never recorded (no smtplib debug output either).
 
 What replies mean is in smtp_replies.py, AUTH in smtp_auth.py, the TLS
-handshake in tls.py, the destination in smtp_destination.py. With an OAuth sign-in (``SmtpDestination.oauth``), the
-access token is got first, under the same deadline (a "token" step when the
-provider must be asked), and the login is XOAUTH2; the token is scrubbed like
-a password.
+handshake in tls.py, the destination in smtp_destination.py. With an OAuth
+sign-in (``SmtpDestination.oauth``), the access token is got first, under the
+same deadline (a "token" step when the provider must be asked), and the login
+is XOAUTH2; the token is scrubbed like a password.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from .attempt import Attempt, Stop, StepRecord
 from .causes import is_timeout
 from .certificates import presented_facts
 from .message import message_bytes
-from .result import DeliveryResult, Diagnosis
-from .smtp_auth import choose_mechanism, secret_forms, token_forms
+from .result import DeliveryResult, Diagnosis, secret_encodings
+from .smtp_auth import choose_mechanism
 from .smtp_client import SmtpClient, default_local_hostname, excerpt
 from .smtp_destination import SmtpDestination
 
@@ -79,11 +79,11 @@ class _Session:
 
     def run(self, data: bytes, envelope_from: str, envelope_to: list[str]) -> DeliveryResult:
         self.attempt = Attempt(self.deadline_s, host=self.dest.host,
-                               secrets=secret_forms(self.dest.password, self.dest.username))
+                               secrets=secret_encodings(self.dest.password))
         try:
             if self.dest.oauth is not None:
                 self.access_token = self.dest.oauth.access_token(self.attempt)
-                self.attempt.add_secrets(token_forms(self.access_token, self.dest.username))
+                self.attempt.add_secrets(secret_encodings(self.access_token))
             self._open()
             self._deliver(data, envelope_from, envelope_to)
             return self.attempt.finish()
@@ -276,15 +276,16 @@ class _Session:
             secret = self.access_token if oauth is not None else self.dest.password
             try:
                 code, reply = client.authenticate(mechanism, self.dest.username, secret)
+                refused = False
             except smtplib.SMTPAuthenticationError as exc:
-                code, reply = exc.smtp_code, exc.smtp_error
-                # The server's words after AUTH are the likeliest to echo the
-                # password in some disguise: only the codes are kept.
-                step.reply = self._reply(code, smtp_replies.enhanced_status(self.attempt.text(reply)))
+                code, reply, refused = exc.smtp_code, exc.smtp_error, True
+            # The server's words after AUTH are the likeliest to echo the
+            # password in some disguise: only the codes are kept.
+            step.reply = self._reply(code, smtp_replies.enhanced_status(self.attempt.text(reply)))
+            if refused:
                 if oauth is not None:
                     self._token_refused(step, mechanism, code, reply)
                 self._expect(step, code, reply, words_kept=False)
-            step.reply = self._reply(code, smtp_replies.enhanced_status(self.attempt.text(reply)))
 
     def _token_refused(self, step: StepRecord, mechanism: str, code: int, reply) -> None:
         oauth = self.dest.oauth

@@ -1,9 +1,9 @@
-"""SMTP AUTH (RFC 4954): which mechanism, the exchange, what to scrub.
+"""SMTP AUTH (RFC 4954): which mechanism, and the exchange.
 
 A mechanism is an ``auth_<name>`` method of the client that answers the
 server's challenges. XOAUTH2's access token is one more such method
-(``auth_xoauth2``), chosen alone when the sign-in is OAuth, with its own wire
-forms to scrub (``token_forms``).
+(``auth_xoauth2``), chosen alone when the sign-in is OAuth. What to scrub of
+a password or a token is ``result.secret_encodings``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import hmac
 import smtplib
 
 from . import xoauth2
-from .result import secret_encodings
 from .smtp_replies import ACCEPTED
 
 MAX_CHALLENGES = 4
@@ -90,19 +89,3 @@ class AuthClient(smtplib.SMTP):
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
-
-
-def secret_forms(password: str | None, username: str | None = None) -> list[str]:
-    """A password and the encodings in which it crosses the wire or may be
-    echoed, to scrub from anything a server sends back (result.Scrubber).
-    Its base64 at every alignment covers the LOGIN, PLAIN (NUL user NUL
-    password) and HTTP Basic (user:password) forms alike, whatever the
-    username."""
-    return secret_encodings(password)
-
-
-def token_forms(token: str | None, username: str | None) -> list[str]:
-    """An access token and the encodings in which it crosses the wire or may
-    be echoed: its base64 at every alignment also covers the XOAUTH2 initial
-    response, whatever the username."""
-    return secret_encodings(token)

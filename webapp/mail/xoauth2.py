@@ -34,14 +34,13 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from .smtp_replies import BASIC_AUTH_OFF
+from .smtp_replies import BASIC_AUTH_OFF, enhanced_status
 
 if TYPE_CHECKING:
     from .attempt import Attempt
 
 MECHANISM = "XOAUTH2"
 
-_ENHANCED = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _TENANT_OR_MAILBOX = re.compile(r"disabled for the (tenant|mailbox)", re.IGNORECASE)
 
 
@@ -88,14 +87,6 @@ def read_challenge(data: bytes | str | None) -> dict | None:
         return None
     return {key: str(value)[:200] for key, value in found.items()
             if key in ("status", "schemes", "scope") and isinstance(value, (str, int))}
-
-
-def enhanced_status(reply_text: str | bytes | None) -> str | None:
-    """The enhanced status code (RFC 3463) at the start of a reply, like '5.7.30'."""
-    if isinstance(reply_text, bytes):
-        reply_text = reply_text.decode("utf-8", "replace")
-    match = _ENHANCED.search(reply_text or "")
-    return ".".join(match.groups()) if match else None
 
 
 def auth_failure(provider: str, mechanism: str, reply_code: int | None,

@@ -18,7 +18,7 @@ from .admin import Admin
 from .certificates import SeenCertificate, SeenCertificates
 from .db import Database
 from .drafts import Drafts
-from .keys import (KEY_FILE, SECRET_KEY_FILE, FixedKeys, KeyFile, fernet_keys, keyring, keys_from_setting,
+from .keys import (KEY_FILE, SECRET_KEY_FILE, KeyFile, fernet_keys, key_source, keyring, keys_from_setting,
                    load_or_create_key, read_keys, rotate_key_file, write_keys)
 from .mail_settings import MailSettingsStore, SavedSettings
 from .oauth import Grant, OAuthGrants, SignIns
@@ -38,7 +38,7 @@ SEALED_COLUMNS = (("settings", "secret"), ("oauth_grants", "sealed"), ("oauth_si
 class Store:
     def __init__(self, path: str, keys: MultiFernet | KeyFile):
         self._db = Database(path)
-        self._keys = keys if isinstance(keys, KeyFile) else FixedKeys(keys)
+        self._keys = key_source(keys)
         self._settings = MailSettingsStore(self._db, keys)
         self._test_runs = TestRuns(self._db)
         self._send_log = SendLog(self._db)
@@ -78,7 +78,7 @@ class Store:
                                     else None)
 
     def use_keys(self, keys: MultiFernet) -> None:
-        self._keys = FixedKeys(keys)
+        self._keys = key_source(keys)
         for store in (self._settings, self._drafts, self._oauth_grants, self._sign_ins):
             store.use_keys(keys)
 

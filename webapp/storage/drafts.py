@@ -9,26 +9,25 @@ a hash of it. Drafts expire, and each write removes the expired ones. A key
 rotation leaves old drafts unreadable: the user types the password again.
 """
 import hashlib
-import json
 import time
 
-from cryptography.fernet import InvalidToken, MultiFernet
+from cryptography.fernet import MultiFernet
 
 from .db import Database
-from .keys import FixedKeys, KeyFile
+from .keys import KeyFile
+from .sealing import Sealer
 
 
 class Drafts:
     def __init__(self, db: Database, keys: MultiFernet | KeyFile):
         self._db = db
-        self._keys = keys if isinstance(keys, KeyFile) else FixedKeys(keys)
+        self._sealer = Sealer(keys)
 
     def use_keys(self, keys: MultiFernet) -> None:
-        self._keys = FixedKeys(keys)
+        self._sealer.use_keys(keys)
 
     def keep(self, draft_id: str, destination: str, secret: str, ttl_seconds: float) -> None:
-        sealed = self._keys.current().encrypt(json.dumps({"destination": destination,
-                                                "secret": secret}).encode())
+        sealed = self._sealer.seal(destination, {"secret": secret})
         now = time.time()
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM drafts WHERE expires_at < ?", (now,))
@@ -41,13 +40,8 @@ class Drafts:
         """The draft's secret, only if it is unexpired and was typed for this destination."""
         row = self._db.one("SELECT sealed FROM drafts WHERE id_hash = ? AND expires_at >= ?",
                            (_id_hash(draft_id), time.time()))
-        if row is None:
-            return None
-        try:
-            draft = json.loads(self._keys.current().decrypt(bytes(row["sealed"])))
-        except (InvalidToken, ValueError):
-            return None
-        return draft.get("secret") if draft.get("destination") == destination else None
+        draft = self._sealer.open(row["sealed"], destination) if row else None
+        return draft.get("secret") if draft else None
 
     def exists(self, draft_id: str) -> bool:
         return self._db.one("SELECT 1 FROM drafts WHERE id_hash = ? AND expires_at >= ?",

@@ -84,6 +84,12 @@ class KeyFile:
             return self._keys
 
 
+def key_source(keys: MultiFernet | KeyFile) -> FixedKeys | KeyFile:
+    """What seals and opens: the key file, read again when it changes (a
+    rotation beside a running app), or keys fixed by the setting."""
+    return keys if isinstance(keys, KeyFile) else FixedKeys(keys)
+
+
 def _file_stamp(path: str) -> tuple:
     info = os.stat(path)
     return info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size

@@ -9,11 +9,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from cryptography.fernet import InvalidToken, MultiFernet
+from cryptography.fernet import MultiFernet
 
 from ..model import MailSettings
 from .db import Database
-from .keys import FixedKeys, KeyFile
+from .keys import KeyFile
+from .sealing import Sealer, reseal_column
 
 
 @dataclass(frozen=True)
@@ -26,26 +27,13 @@ class SavedSettings:
 class MailSettingsStore:
     def __init__(self, db: Database, keys: MultiFernet | KeyFile):
         self._db = db
-        self._keys = keys if isinstance(keys, KeyFile) else FixedKeys(keys)
+        # Stored as {"destination": ..., "secret": ..., "id": ...}; rows saved
+        # before secrets had an id lack it.
+        self._sealer = Sealer(keys)
 
     def use_keys(self, keys: MultiFernet) -> None:
         """Seal with the first of `keys` and open with any of them from now on."""
-        self._keys = FixedKeys(keys)
-
-    def _seal(self, destination: str, secret: str, secret_id: str) -> bytes:
-        return self._keys.current().encrypt(json.dumps(
-            {"destination": destination, "secret": secret, "id": secret_id}).encode())
-
-    def _unseal(self, token: bytes | None, destination: str) -> dict | None:
-        if not token:
-            return None
-        try:
-            sealed = json.loads(self._keys.current().decrypt(bytes(token)))
-        except (InvalidToken, ValueError):
-            return None  # a lost or changed key: the user types the password again
-        if not isinstance(sealed, dict) or sealed.get("destination") != destination:
-            return None
-        return sealed
+        self._sealer.use_keys(keys)
 
     def _sealed_row(self, destination: str) -> dict | None:
         """The saved secret's sealed record, for this destination only."""
@@ -53,7 +41,7 @@ class MailSettingsStore:
             row = self._db.one("SELECT destination, secret FROM settings WHERE id = 1")
             if row is None or row["destination"] != destination or not row["secret"]:
                 return None
-            sealed = self._unseal(row["secret"], destination)
+            sealed = self._sealer.open(row["secret"], destination)
             if sealed is not None:
                 return sealed
             # A rotation may have re-encrypted the row between our reading it
@@ -61,7 +49,7 @@ class MailSettingsStore:
         return None
 
     def _open(self, token: bytes | None, destination: str) -> str | None:
-        sealed = self._unseal(token, destination)
+        sealed = self._sealer.open(token, destination)
         return sealed.get("secret") if sealed else None
 
     def has_settings(self) -> bool:
@@ -97,7 +85,8 @@ class MailSettingsStore:
         with self._db.transaction() as conn:
             # Sealed inside the write transaction, with the keys as they are
             # now: a rotation cannot retire the key between sealing and saving.
-            token = self._seal(destination, secret, secret_id or secrets.token_hex(16)) if secret else None
+            token = self._sealer.seal(destination, {
+                "secret": secret, "id": secret_id or secrets.token_hex(16)}) if secret else None
             conn.execute(
                 "INSERT INTO settings (id, data, destination, secret, updated_at) VALUES (1, ?, ?, ?, ?)"
                 " ON CONFLICT (id) DO UPDATE SET data = excluded.data,"
@@ -111,17 +100,6 @@ class MailSettingsStore:
         """Seal the stored secret under the first of `keys` and use `keys` from
         now on; returns how many secrets were sealed again (0 or 1)."""
         with self._db.transaction() as conn:
-            row = conn.execute("SELECT secret FROM settings WHERE id = 1").fetchone()
-            if row is None or not row["secret"]:
-                count = 0
-            else:
-                try:
-                    token = keys.rotate(bytes(row["secret"]))
-                except InvalidToken:
-                    # Unreadable under every key: it stays as it is and is asked for again.
-                    return 0
-                conn.execute("UPDATE settings SET secret = ? WHERE id = 1", (token,))
-                count = 1
+            count = reseal_column(conn, "settings", "id", "secret", keys)
         self.use_keys(keys)
         return count
-

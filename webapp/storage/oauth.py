@@ -16,17 +16,17 @@ holds, and only for a while.
 import contextlib
 import fcntl
 import hashlib
-import json
 import os
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 
-from cryptography.fernet import InvalidToken, MultiFernet
+from cryptography.fernet import MultiFernet
 
 from .db import Database
-from .keys import FixedKeys, KeyFile
+from .keys import KeyFile
+from .sealing import Sealer, reseal_column
 
 
 @dataclass(frozen=True)
@@ -50,35 +50,10 @@ class Grant:
                        refresh_token=token.get("refresh_token") or self.refresh_token)
 
 
-class _Sealed:
-    """Fernet sealing of a JSON object together with the key it belongs to."""
-
-    def __init__(self, keys: MultiFernet | KeyFile):
-        self.use_keys(keys)
-
-    def use_keys(self, keys: MultiFernet | KeyFile) -> None:
-        # The key file is read again when it changes (a rotation beside a running app).
-        self._keys = keys if isinstance(keys, KeyFile) else FixedKeys(keys)
-
-    def seal(self, bound_to: str, data: dict) -> bytes:
-        return self._keys.current().encrypt(json.dumps({"bound_to": bound_to, "data": data}).encode())
-
-    def open(self, token: bytes | None, bound_to: str) -> dict | None:
-        if not token:
-            return None
-        try:
-            sealed = json.loads(self._keys.current().decrypt(bytes(token)))
-        except (InvalidToken, ValueError):
-            return None  # a lost or changed key: the user signs in again
-        if not isinstance(sealed, dict) or sealed.get("bound_to") != bound_to:
-            return None
-        return sealed.get("data")
-
-
 class OAuthGrants:
     def __init__(self, db: Database, keys: MultiFernet | KeyFile):
         self._db = db
-        self._sealed = _Sealed(keys)
+        self._sealed = Sealer(keys, bound_field="bound_to", data_field="data")
         self._lock_path = f"{db.path}.oauth-lock"
 
     def use_keys(self, keys: MultiFernet) -> None:
@@ -144,7 +119,7 @@ class OAuthGrants:
 
     def reencrypt(self, keys: MultiFernet) -> int:
         with self._db.transaction() as conn:
-            count = _rotate_all(conn, "oauth_grants", "destination", keys)
+            count = reseal_column(conn, "oauth_grants", "destination", "sealed", keys)
         self.use_keys(keys)
         return count
 
@@ -177,7 +152,7 @@ class SignIns:
 
     def __init__(self, db: Database, keys: MultiFernet | KeyFile):
         self._db = db
-        self._sealed = _Sealed(keys)
+        self._sealed = Sealer(keys, bound_field="bound_to", data_field="data")
 
     def use_keys(self, keys: MultiFernet) -> None:
         self._sealed.use_keys(keys)
@@ -222,20 +197,6 @@ class SignIns:
 
     def reencrypt(self, keys: MultiFernet) -> int:
         with self._db.transaction() as conn:
-            count = _rotate_all(conn, "oauth_sign_ins", "key", keys)
+            count = reseal_column(conn, "oauth_sign_ins", "key", "sealed", keys)
         self.use_keys(keys)
         return count
-
-
-def _rotate_all(conn, table: str, key_column: str, keys: MultiFernet) -> int:
-    """Seal every row of ``table`` under the first of ``keys``; a row no key
-    opens stays as it is (it reads as absent)."""
-    count = 0
-    for row in conn.execute(f"SELECT {key_column} AS key, sealed FROM {table}").fetchall():
-        try:
-            token = keys.rotate(bytes(row["sealed"]))
-        except InvalidToken:
-            continue
-        conn.execute(f"UPDATE {table} SET sealed = ? WHERE {key_column} = ?", (token, row["key"]))
-        count += 1
-    return count
