@@ -292,7 +292,9 @@ def fields():
     slots whose state differs are sent, so every other input keeps its value
     and focus.
     """
-    form = SettingsForm(formdata=trust.apply_choice(request.form, store()))
+    # CSRFProtect has checked this request's token already; the fragment
+    # renders no form token, so the form need not check it a second time.
+    form = SettingsForm(formdata=trust.apply_choice(request.form, store()), meta={"csrf": False})
     saved = store().saved()
     status = preview_status(form, saved)
     shown = request.form.getlist("shown")
