@@ -204,7 +204,7 @@ def test_every_path_that_sends_mail_shares_one_limit(auth_client, app, fault_ser
     # Saving and re-rendering send nothing and are not limited.
     assert post(auth_client, "/en/settings", {**form, "action": "update-anyway"}, {}).status_code == 302
     assert post(auth_client, "/en/settings", {**form, "action": "refresh"}, {}).status_code == 200
-    assert mail_limit.scope == MAIL_SCOPE and mail_limit.shared
+    assert mail_limit.limit.scope == MAIL_SCOPE and mail_limit.limit.shared
 
 
 def test_password_sign_in_is_rate_limited(app, store):
@@ -424,3 +424,21 @@ def test_every_test_security_md_names_exists():
                 assert re.search(rf"^def {re.escape(name)}\(", source, re.M), (current.name, name)
                 named += 1
     assert named >= 40
+
+
+def test_every_view_with_a_limit_is_one_the_limiter_checks(app):
+    # The limiter is skipped for views outside limits.limited_views (issue 17):
+    # a limit declared around limits.limit() would be skipped too.
+    from webapp.limits import has_no_limit, limited_views, limiter
+
+    assert limited_views and limiter._marked_for_limiting <= limited_views
+    assert not limiter.limit_manager.default_limits and not limiter.limit_manager.application_limits
+    with app.test_request_context("/en/settings/test", method="POST"):
+        app.preprocess_request()
+        assert not has_no_limit()
+    with app.test_request_context("/en/settings/fields", method="POST"):
+        app.preprocess_request()
+        assert has_no_limit()
+    with app.test_request_context("/en/settings", method="POST"):  # the no-JavaScript Test
+        app.preprocess_request()
+        assert not has_no_limit()

@@ -183,6 +183,20 @@ def test_the_form_shows_first_sentences_and_the_guide_whole_texts(auth_client):
     assert guide_link[0].text == "More in the guide (opens in a new tab)"
 
 
+def test_help_follows_the_language_of_each_page(app, auth_client):
+    # Each help is rendered once per language and kept (layout.help_block):
+    # a page in one language never shows another's.
+    for lang in ("en", "ja", "sl", "en"):
+        page = auth_client.get(f"/{lang}/settings").get_data(as_text=True)
+        with app.test_request_context(), force_locale(lang):
+            first, _ = help_parts("smtp_port")
+            more = gettext("More help")
+        assert element(page, id="help-smtp_port").text == first
+        assert more in text_of(page[page.index('id="help-smtp_port"'):])
+        links = [a.attrs["href"] for a in elements(page, "a") if "#field-" in a.attrs.get("href", "")]
+        assert links and all(href.startswith(f"/{lang}/guide#field-") for href in links)
+
+
 def test_a_skip_link_leads_to_the_buttons(auth_client):
     html = auth_client.get("/en/settings").get_data(as_text=True)
     body = html[html.index("<body"):]

@@ -106,6 +106,19 @@ def test_fragment_switches_protocol_groups(auth_client):
     assert 'id="http_url"' in html
 
 
+@pytest.mark.parametrize("after_a_test", [False, True])
+def test_fragment_takes_a_forged_protocol_for_smtp(auth_client, store, after_a_test):
+    # Before and after the first test (when the status has a record to read).
+    if after_a_test:
+        store.record_test("an earlier test", ok=True)
+    html = post(auth_client, "/en/settings/fields", {"protocol": "FTP", "shown": []},
+                headers=HX).get_data(as_text=True)
+    assert slot_ids(html) == ["smtp", "test_status"]
+    assert 'id="smtp_host"' in html
+    status = "The settings have changed" if after_a_test else "have not been tested yet"
+    assert status in element(html, id="slot-test_status").text
+
+
 def test_fragment_with_nothing_changed_is_empty(auth_client):
     shown = markers(auth_client.get("/en/settings").get_data(as_text=True))
     html = post(auth_client, "/en/settings/fields", {"protocol": "SMTP", "smtp_port": "587",

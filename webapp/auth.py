@@ -4,13 +4,13 @@ from urllib.parse import urljoin, urlsplit
 import click
 from flask import (Blueprint, current_app, flash, redirect, render_template, request,
                    session, url_for)
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.urls import iri_to_uri
 from wtforms import PasswordField
 
 from .current import store
+from .i18n import lazy_gettext as _l
 from .limits import limit
 
 bp = Blueprint("auth", __name__)

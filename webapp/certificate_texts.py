@@ -5,10 +5,11 @@ in a passing result when the certificate runs out soon."""
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from flask_babel import format_date, lazy_gettext as _l
+from flask_babel import format_date
 
 from .diagnoses import EXPLANATIONS
 from .fields import fill
+from .i18n import lazy_gettext as _l
 from .mail.certificates import CertificateFacts, colon_hex, expires_soon
 from .mail.result import DeliveryResult, Diagnosis
 

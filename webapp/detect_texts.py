@@ -7,11 +7,12 @@ the fields' labels (``fields.fill``), so they always match the form.
 """
 from dataclasses import dataclass, field
 
-from flask_babel import format_decimal, lazy_gettext as _l
+from flask_babel import format_decimal
 
 from .diagnoses import EXPLANATIONS
 from .detect.findings import Candidate, Detection, Tried
 from .fields import LABELS, SECURITY_LABELS, fill
+from .i18n import lazy_gettext as _l
 from .mail.providers import provider_named
 
 # Where a chosen candidate came from, by its source.

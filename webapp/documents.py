@@ -3,7 +3,7 @@ import re
 from datetime import datetime, timezone
 
 from flask import (Blueprint, current_app, get_template_attribute, render_template, request)
-from flask_babel import format_decimal, gettext as _, lazy_gettext as _l, ngettext
+from flask_babel import format_decimal
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import StringField, TextAreaField
@@ -12,6 +12,7 @@ from . import explain, oauth_tokens, outbox, validation
 from .current import delivery_options, send_credential, store
 from .fields import fill
 from .forms import message as field_message
+from .i18n import gettext as _, lazy_gettext as _l, ngettext
 from .limits import mail_limit
 from .mail.message import Unusable, safe_filename
 from .storage import SendRecord

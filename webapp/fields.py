@@ -3,7 +3,9 @@ and by the guide. A text that mentions another field names it through a
 placeholder filled with that field's label."""
 import re
 
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import get_locale
+
+from .i18n import lazy_gettext as _l
 
 LABELS = {
     "protocol": _l("Protocol"),
@@ -168,9 +170,16 @@ def help_text(name: str) -> str:
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=。)")
 
 
+_help_parts_by_locale: dict[str, dict[str, tuple[str, str]]] = {}
+
+
 def help_parts(name: str) -> tuple[str, str]:
     """A field's help text in two parts: the first sentence, shown under the
     field, and the rest, shown on request. Both come from the one catalog
-    entry, which the guide shows whole."""
-    parts = _SENTENCE_END.split(help_text(name).strip(), maxsplit=1)
-    return parts[0], (parts[1] if len(parts) > 1 else "").strip()
+    entry, which the guide shows whole. Like the labels, looked up once per
+    language: every field of the settings page shows them."""
+    known = _help_parts_by_locale.setdefault(str(get_locale()), {})
+    if name not in known:
+        parts = _SENTENCE_END.split(help_text(name).strip(), maxsplit=1)
+        known[name] = parts[0], (parts[1] if len(parts) > 1 else "").strip()
+    return known[name]

@@ -1,13 +1,14 @@
 """The settings form: fields, and validation that follows the visibility rules."""
-from flask_babel import lazy_gettext as _l, ngettext
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, PasswordField, RadioField, StringField
+from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from . import rules, validation
 from .certificate_texts import TRUST_BUTTON
 from .certificate_texts import TRUST_REFUSED
-from .fields import LABELS, SECURITY_LABELS, SIGN_IN_METHOD_LABELS, fill
+from .fields import LABELS, SECURITY_LABELS, SIGN_IN_METHOD_LABELS, fill, label_values
+from .i18n import lazy_gettext as _l, ngettext
+from .inputs import BooleanField, HiddenField, PasswordField, RadioField, StringField
 from .mail.oauth import valid_tenant
 from .mail.providers import provider_for_host
 from .model import PASSWORD, SECURITY_MODES, SIGN_IN_METHODS, MailSettings, looks_like_address
@@ -185,6 +186,13 @@ class SettingsForm(FlaskForm):
         for name, value in fills.items():
             self[name].data = value
         self.filled = tuple(fills)
+        # The labels in the request's language, looked up once per language
+        # (fields.label_values), not at each of their two or three uses; as
+        # markup, as the lazy texts were. LABELS also names parts of the page
+        # that are not inputs (the redirect address).
+        for name, text in label_values().items():
+            if name in self:
+                self[name].label.text = Markup(text)
 
     def values(self) -> dict[str, str]:
         """What was submitted, in the shape the visibility rules read."""

@@ -4,12 +4,13 @@ A field's help text in the guide is the very catalog entry the form shows,
 and every text that names a field does so through its label.
 """
 from flask import Blueprint, current_app, render_template
-from flask_babel import format_decimal, gettext as _
+from flask_babel import format_decimal
 
 from . import oauth_guide
 from .diagnoses import EXPLANATIONS, TROUBLESHOOTING
 from .explain import provider_steps
 from .fields import HELP, LABELS, fill, label_values
+from .i18n import gettext as _
 from .mail.providers import GMAIL, MICROSOFT_365, YAHOO_JAPAN, YAHOO_MAIL, Provider
 from .diagnoses import SIGN_IN_BUTTONS
 

@@ -9,7 +9,7 @@ for the Google Cloud console in those two languages, the names stay in
 English with a translation in parentheses. Each such text has a TRANSLATORS
 comment.
 """
-from flask_babel import lazy_gettext as _l
+from .i18n import lazy_gettext as _l
 
 SIGN_IN = (
     _l("With Microsoft 365 (OAuth) or Google (OAuth) in %(sign_in_method)s, Sendwell does not "

@@ -21,13 +21,13 @@ from urllib.parse import urlsplit
 
 from flask import (Blueprint, current_app, flash, g, get_template_attribute, redirect,
                    render_template, request, session, url_for)
-from flask_babel import gettext as _, lazy_gettext as _l
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
-from . import explain, oauth_tokens
+from . import explain, oauth_tokens, rules
 from .current import oauth_settings, store
 from .fields import LABELS
+from .i18n import gettext as _, lazy_gettext as _l
 from .forms import SettingsForm, message
 from .limits import mail_limit
 from .mail import oauth
@@ -70,6 +70,8 @@ def panel(form: SettingsForm) -> Panel | None:
     """The sign-in panel for ``form`` (None: no OAuth sign-in method)."""
     found = getattr(form, "_oauth_panel", None)
     if found is None:
+        if rules.oauth_provider(form.values()) is None:
+            return None  # a password or nothing chosen: nothing more to check
         settings = form.settings_so_far()
         if settings.oauth_provider is None:
             return None

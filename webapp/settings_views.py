@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 from flask import (Blueprint, current_app, flash, get_template_attribute, redirect,
                    render_template, request, session, url_for)
-from flask_babel import format_datetime, format_decimal, gettext as _, lazy_gettext as _l
+from flask_babel import format_datetime, format_decimal
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField
@@ -14,6 +14,7 @@ from .certificate_texts import STOP_TRUSTING_BUTTON, TRUST_BUTTON
 from .current import delivery_options, send_credential, store
 from .fields import fill
 from .forms import SECRET_CHECKS, SettingsForm, message as field_message
+from .i18n import gettext as _, lazy_gettext as _l
 from .mail.message import Unusable
 from .mail.web import display_url
 from .limits import mail_limit, mail_limit_when
@@ -291,7 +292,9 @@ def fields():
     slots whose state differs are sent, so every other input keeps its value
     and focus.
     """
-    form = SettingsForm(formdata=trust.apply_choice(request.form, store()))
+    # CSRFProtect has checked this request's token already; the fragment
+    # renders no form token, so the form need not check it a second time.
+    form = SettingsForm(formdata=trust.apply_choice(request.form, store()), meta={"csrf": False})
     saved = store().saved()
     status = preview_status(form, saved)
     shown = request.form.getlist("shown")

@@ -3,9 +3,10 @@ the TLS warning, the test status beside Update and the question before saving
 untested settings."""
 from datetime import datetime, timezone
 
-from flask_babel import format_datetime, format_time, gettext as _, lazy_gettext as _l
+from flask_babel import format_datetime, format_time
 
 from .fields import fill
+from .i18n import gettext as _, lazy_gettext as _l
 
 
 def port_note(port) -> str:

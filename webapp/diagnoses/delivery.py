@@ -1,6 +1,6 @@
 """For each diagnosis code of a delivery (network, TLS, SMTP, HTTP): what
 happened and what to do."""
-from flask_babel import lazy_gettext as _l
+from ..i18n import lazy_gettext as _l
 
 from .model import Explanation
 

@@ -8,7 +8,7 @@ facts explain.py derives: %(oauth_provider)s (Microsoft or Google) and
 Names on the providers' pages are written as the user sees them there; each
 such text has a TRANSLATORS comment.
 """
-from flask_babel import lazy_gettext as _l
+from ..i18n import lazy_gettext as _l
 
 from .delivery import EXPLANATIONS as DELIVERY_EXPLANATIONS
 from .model import Explanation, ProviderSteps

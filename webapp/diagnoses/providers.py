@@ -1,8 +1,9 @@
 """The general checklist, and step by step for the providers whose sign-in
 rules people trip over most. The result under a refused sign-in and the guide
 show the same steps."""
-from flask_babel import LazyString, lazy_gettext as _l
+from flask_babel import LazyString
 
+from ..i18n import lazy_gettext as _l
 from .model import ProviderSteps
 
 # The general checklist, under a failure and in the guide.

@@ -1,7 +1,7 @@
 """What each step of a result is called, and what its detail line says."""
 from collections.abc import Callable, Mapping
 
-from flask_babel import lazy_gettext as _l
+from ..i18n import lazy_gettext as _l
 
 from ..fields import fill
 

@@ -228,10 +228,23 @@ def _normal(name: str | None) -> str:
     return (name or "").strip().rstrip(".").lower()
 
 
+# Each server domain with the place in PROVIDERS of the first provider that
+# lists it: the settings form asks for the provider of SMTP server several
+# times on every change of a field.
+_FIRST_WITH_DOMAIN: dict[str, int] = {}
+for _index, _provider in enumerate(PROVIDERS):
+    for _domain in _provider.domains:
+        _FIRST_WITH_DOMAIN.setdefault(_domain, _index)
+
+
 def provider_record(host: str | None) -> Provider | None:
-    """The provider whose servers include `host` (whole labels only)."""
-    name = _normal(host)
-    return next((provider for provider in PROVIDERS if _within(name, provider.domains)), None)
+    """The provider whose servers include `host` (whole labels only); the
+    first in PROVIDERS when several do."""
+    labels = _normal(host).split(".")
+    found = [_FIRST_WITH_DOMAIN[suffix] for suffix in
+             (".".join(labels[start:]) for start in range(len(labels)))
+             if suffix in _FIRST_WITH_DOMAIN]
+    return PROVIDERS[min(found)] if found else None
 
 
 def provider_for_mx(exchanger: str | None) -> Provider | None:
