@@ -7,7 +7,10 @@ missed or a figure could not be measured, 0 otherwise.
 1. Requests per second and p50/p99 latency (wrk, as many connections as a
    worker has threads) of the field-toggle fragment and of the full settings
    page, signed in, against a minimal Flask "hello world" (bench/hello.py)
-   under the same gunicorn settings: medians of 5 interleaved rounds.
+   under the same gunicorn settings: medians of 5 interleaved rounds. With
+   them, the floor (bench/floor_app.py): a signed-in POST through all of
+   Sendwell's request hooks that does only one SQLite read and renders a tiny
+   template, the least a fragment can cost here.
 2. A test email through the tool's HTTP endpoint to a loopback aiosmtpd
    server (STARTTLS, AUTH), against the same send by a bare smtplib script
    (bench/bare_smtp.py); medians.
@@ -86,6 +89,8 @@ RECIPIENT = "inbox@example.com"
 FRAGMENT_FORM = [("protocol", "SMTP"), ("smtp_port", "587"), ("username", "office"),
                  ("copy_enabled", "y"), ("shown", "smtp="), ("shown", "test_status=untested")]
 FRAGMENT_EXPECT = 'id="slot-copy_address"'
+FLOOR_PATH = "/en/bench/floor"  # bench/floor_app.py
+FLOOR_EXPECT = 'id="slot-username"'
 PAGE_EXPECT = 'id="settings-form"'
 SENT_TEXT = "The test email was sent to"
 TIMED_OUT_TEXT = "The server did not answer in time"
@@ -491,7 +496,8 @@ def run_test(session: Session, port: int) -> tuple[float, int, str]:
 
 # --- the figures -------------------------------------------------------------------
 
-def figure_1(hello: Gunicorn, app: Gunicorn, session: Session, connections: int) -> list[Row]:
+def figure_1(hello: Gunicorn, app: Gunicorn, floor: Gunicorn, session: Session,
+             connections: int) -> list[Row]:
     status, _, body = request(app.port, "POST", "/en/settings/fields", body=urlencode(FRAGMENT_FORM),
                               headers=session.headers(htmx=True))
     if status != 200 or FRAGMENT_EXPECT not in body:
@@ -499,6 +505,10 @@ def figure_1(hello: Gunicorn, app: Gunicorn, session: Session, connections: int)
     status, _, body = request(app.port, "GET", "/en/settings", headers=session.headers())
     if status != 200 or PAGE_EXPECT not in body:
         raise BenchError(f"the settings page answered {status} without the form")
+    status, _, body = request(floor.port, "POST", FLOOR_PATH, body=urlencode(FRAGMENT_FORM),
+                              headers=session.headers(htmx=True))
+    if status != 200 or FLOOR_EXPECT not in body:
+        raise BenchError(f"the floor answered {status} without {FLOOR_EXPECT}: {body[:200]!r}")
     form = urlencode(FRAGMENT_FORM)
     fragment_headers = {"Content-Type": "application/x-www-form-urlencoded",
                         **session.headers(htmx=True)}
@@ -510,8 +520,11 @@ def figure_1(hello: Gunicorn, app: Gunicorn, session: Session, connections: int)
                                             fragment_headers, form)),
         "page": dict(url=f"{app.base}/en/settings", headers=session.wrk_headers(),
                      good_size=raw_size(app.port, "GET", "/en/settings", session.headers())),
+        "floor": dict(url=f"{floor.base}{FLOOR_PATH}", method="POST", body=form,
+                      headers="\n".join(f"{k}: {v}" for k, v in fragment_headers.items()),
+                      good_size=raw_size(floor.port, "POST", FLOOR_PATH, fragment_headers, form)),
     }
-    servers = {"baseline": hello, "fragment": app, "page": app}
+    servers = {"baseline": hello, "fragment": app, "page": app, "floor": floor}
 
     def balanced(name: str, seconds: float) -> dict:
         # gunicorn's workers share one listening socket, and now and then one
@@ -536,7 +549,7 @@ def figure_1(hello: Gunicorn, app: Gunicorn, session: Session, connections: int)
         wrk(connections=connections, seconds=WRK_WARMUP_S, **shapes[name])
     runs: dict[str, list[dict]] = {name: [] for name in shapes}
     for round_ in range(1, WRK_ROUNDS + 1):
-        log(f"figure 1: round {round_} of {WRK_ROUNDS}: baseline, fragment, page, "
+        log(f"figure 1: round {round_} of {WRK_ROUNDS}: baseline, fragment, page, floor, "
             f"{WRK_ROUND_S} s each, {connections} connections")
         for name in shapes:
             runs[name].append(balanced(name, WRK_ROUND_S))
@@ -557,6 +570,18 @@ def figure_1(hello: Gunicorn, app: Gunicorn, session: Session, connections: int)
                         f"{ours['p99_us'] / base['p99_us']:.1f}",
                         *((f"p99 ≤ {p99_target:.0f} ms", ours["p99_us"] / 1000 <= p99_target)
                           if p99_target else ())))
+    # The floor: what a fragment that does nothing of its own reaches through
+    # Sendwell's request hooks; the last row is issue 17's principle ("the work
+    # a fragment does beyond the minimum should cost at most as much again"),
+    # reported without a target of its own.
+    floor_ratio = result["floor"]["rps"] / base["rps"]
+    rows.append(Row("floor (bench/floor_app.py: a signed-in POST through Sendwell's hooks, "
+                    "one SQLite read, a tiny template): requests/s",
+                    f"{result['floor']['rps']:.0f}", f"{base['rps']:.0f}", f"{floor_ratio:.2f}"))
+    beyond = result["fragment"]["rps"] / result["floor"]["rps"]
+    rows.append(Row("fields fragment against the floor: requests/s",
+                    f"{result['fragment']['rps']:.0f}", f"{result['floor']['rps']:.0f} (floor)",
+                    f"{beyond:.2f}", "— (at most as much again: ≥ 0.5)"))
     spread = {name: f"{min(r['rps'] for r in rs):.0f}–{max(r['rps'] for r in rs):.0f}"
               for name, rs in runs.items()}
     log("figure 1: requests/s per round (min–max): "
@@ -851,7 +876,7 @@ def run(stack: ExitStack, notes: list[str], warnings: list[str]) -> list[tuple[i
     stack.callback(hello.stop)
     hello.wait_ready("/")
     log("Sendwell, started as `make run` does")
-    app = Gunicorn("sendwell", "gunicorn.conf.py", "webapp:create_app()", {
+    app_env = {
         **base_env,
         "SENDWELL_INSTANCE_PATH": str(workdir / "instance"),
         "SENDWELL_MAIL_DEADLINE": str(MAIL_DEADLINE_S),
@@ -860,13 +885,21 @@ def run(stack: ExitStack, notes: list[str], warnings: list[str]) -> list[tuple[i
         "SENDWELL_RATELIMIT_MAIL": "100000 per minute",
         **detect_servers.env,
         **oauth.env(),  # figure 7: the loopback provider's endpoints
-    }, workdir, workers)
+    }
+    app = Gunicorn("sendwell", "gunicorn.conf.py", "webapp:create_app()", app_env, workdir, workers)
     stack.callback(app.stop)
     app.wait_ready("/en/guide")
+    log("figure 1's floor (bench/floor_app.py): Sendwell with one do-nothing fragment, "
+        "same settings and instance folder")
+    floor = Gunicorn("floor", "gunicorn.conf.py", "floor_app:app",
+                     {**app_env, "PYTHONPATH": str(BENCH)}, workdir, workers)
+    stack.callback(floor.stop)
+    floor.wait_ready("/en/guide")
     session = Session(app)
     session.sign_in()
 
-    figure(1, lambda: figure_1(hello, app, session, connections))
+    figure(1, lambda: figure_1(hello, app, floor, session, connections))
+    floor.stop()
     hello_memory = hello.worker_memory_kb()
     hello.stop()
     figure(2, lambda: figure_2(session, smtp, tls))
