@@ -512,16 +512,17 @@ def figure_1(hello: Gunicorn, app: Gunicorn, floor: Gunicorn, session: Session,
     form = urlencode(FRAGMENT_FORM)
     fragment_headers = {"Content-Type": "application/x-www-form-urlencoded",
                         **session.headers(htmx=True)}
+    fragment_header_lines = "\n".join(f"{k}: {v}" for k, v in fragment_headers.items())
     shapes = {
         "baseline": dict(url=f"{hello.base}/", good_size=raw_size(hello.port, "GET", "/", {})),
         "fragment": dict(url=f"{app.base}/en/settings/fields", method="POST", body=form,
-                         headers="\n".join(f"{k}: {v}" for k, v in fragment_headers.items()),
+                         headers=fragment_header_lines,
                          good_size=raw_size(app.port, "POST", "/en/settings/fields",
                                             fragment_headers, form)),
         "page": dict(url=f"{app.base}/en/settings", headers=session.wrk_headers(),
                      good_size=raw_size(app.port, "GET", "/en/settings", session.headers())),
         "floor": dict(url=f"{floor.base}{FLOOR_PATH}", method="POST", body=form,
-                      headers="\n".join(f"{k}: {v}" for k, v in fragment_headers.items()),
+                      headers=fragment_header_lines,
                       good_size=raw_size(floor.port, "POST", FLOOR_PATH, fragment_headers, form)),
     }
     servers = {"baseline": hello, "fragment": app, "page": app, "floor": floor}

@@ -173,7 +173,13 @@ def test_update_of_failed_settings_asks_once_from_the_keyboard(signed_in_page, l
     fill_relay(page, unused_port())
     press_test(page)
     expect(page.locator("#test-result .result-failed")).to_be_visible()
-    page.locator("#update-button").focus()
+    # The result's heading takes the focus once htmx settles the swap; only
+    # then does the user go on to Update (which is enabled again by then).
+    expect(page.locator("#test-result .result-title")).to_be_focused()
+    update = page.locator("#update-button")
+    expect(update).to_be_enabled()
+    update.focus()
+    expect(update).to_be_focused()
     page.keyboard.press("Enter")
     question = page.locator("#confirm-question")
     expect(question).to_be_focused()
